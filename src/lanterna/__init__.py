@@ -1,0 +1,84 @@
+"""lanterna: fast, lossless tracing for LLM and agent applications.
+
+A drop-in for MLflow 3 Tracing: ``import lanterna as mlflow`` and MLflow's tracing examples run
+unchanged. Heavy parts (the client, the store, OpenAI auto-tracing) load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lanterna import _wiring, entities, tracing
+from lanterna._traces import (
+    delete_trace_tag,
+    flush_trace_async_logging,
+    get_trace,
+    log_trace,
+    set_trace_tag,
+)
+from lanterna.tracing.decorator import trace
+from lanterna.tracing.fluent import (
+    get_active_trace_id,
+    get_current_active_span,
+    get_last_active_trace_id,
+    start_span,
+    start_span_no_context,
+    update_current_trace,
+)
+
+if TYPE_CHECKING:
+    from lanterna.client import Client
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "MlflowClient",
+    "delete_trace_tag",
+    "delete_traces",
+    "entities",
+    "flush_trace_async_logging",
+    "get_active_trace_id",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "get_trace",
+    "get_tracking_uri",
+    "log_trace",
+    "openai",
+    "search_traces",
+    "set_experiment",
+    "set_trace_tag",
+    "set_tracking_uri",
+    "start_span",
+    "start_span_no_context",
+    "trace",
+    "tracing",
+    "update_current_trace",
+]
+
+_LAZY = {
+    "Client": ("lanterna.client", "Client"),
+    "MlflowClient": ("lanterna.client", "Client"),
+    "search_traces": ("lanterna.store.fluent", "search_traces"),
+    "delete_traces": ("lanterna.store.fluent", "delete_traces"),
+    "set_tracking_uri": ("lanterna.store.fluent", "set_tracking_uri"),
+    "get_tracking_uri": ("lanterna.store.fluent", "get_tracking_uri"),
+    "set_experiment": ("lanterna.store.fluent", "set_experiment"),
+    "openai": ("lanterna.openai", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Loads optional parts on first use, keeping ``import lanterna`` light."""
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'lanterna' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(target[0])
+    value = module if target[1] is None else getattr(module, target[1])
+    globals()[name] = value
+    return value
+
+
+_wiring.install()

@@ -1,0 +1,33 @@
+"""Pure data: spans, events, statuses, documents and traces. Imports nothing else of lanterna."""
+
+from __future__ import annotations
+
+from lanterna.entities.document import Document
+from lanterna.entities.span import LiveSpan, NoOpSpan, Span, SpanAttributeKey
+from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_status import SpanStatus, SpanStatusCode
+from lanterna.entities.span_type import SpanType
+from lanterna.entities.trace import Trace, TraceData
+from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey, TraceTagKey
+from lanterna.entities.trace_state import TraceState
+
+TraceStatus = TraceState
+
+__all__ = [
+    "Document",
+    "LiveSpan",
+    "NoOpSpan",
+    "Span",
+    "SpanAttributeKey",
+    "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceMetadataKey",
+    "TraceState",
+    "TraceStatus",
+    "TraceTagKey",
+]

@@ -1,0 +1,135 @@
+"""Turning arbitrary user objects into JSON-able snapshots, and attributes into JSON text.
+
+``snapshot`` runs on the caller's thread whenever a value is set on a span, so it has a fast path
+for primitives and never raises: whatever the user passes (cycles, hostile ``__repr__``, huge
+ints, deep nesting, bytes) becomes something JSON can encode. Encoding to text happens later,
+off the caller's thread, in ``encode_attribute``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 64
+# CPython refuses to print ints with more than 4,300 digits; stay well below that.
+_MAX_INT_BITS = 13_000
+
+
+def snapshot(value: Any) -> Any:
+    """A deep, JSON-able copy of ``value``; later mutation of the original changes nothing."""
+    cls = type(value)
+    if cls is str or cls is float or cls is bool or value is None:
+        return value
+    if cls is int:
+        return value if value.bit_length() < _MAX_INT_BITS else _describe_int(value)
+    try:
+        return _snap(value, 0, set())
+    except Exception:  # RecursionError, MemoryError-adjacent oddities, hostile objects
+        return safe_text(value)
+
+
+def _snap(value: Any, depth: int, path: set[int]) -> Any:
+    cls = type(value)
+    if cls is str or cls is float or cls is bool or value is None:
+        return value
+    if cls is int:
+        return value if value.bit_length() < _MAX_INT_BITS else _describe_int(value)
+    if depth >= MAX_DEPTH:
+        return "<nested too deeply>"
+    if cls is dict or cls is list or cls is tuple:
+        marker = id(value)
+        if marker in path:
+            return "<circular reference>"
+        path.add(marker)
+        try:
+            if cls is dict:
+                return {_key(k): _snap(v, depth + 1, path) for k, v in value.items()}
+            return [_snap(v, depth + 1, path) for v in value]
+        finally:
+            path.discard(marker)
+    if isinstance(value, str):
+        return value[:]  # str subclasses such as str-valued enums become plain text
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return _snap(int(value), depth, path)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (dict, list, tuple)):
+        return _snap(dict(value) if isinstance(value, dict) else list(value), depth, path)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        try:
+            return _snap(dump(), depth + 1, path)
+        except Exception:
+            return safe_text(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        marker = id(value)
+        if marker in path:
+            return "<circular reference>"
+        path.add(marker)
+        try:
+            return {
+                f.name: _snap(getattr(value, f.name, None), depth + 1, path)
+                for f in dataclasses.fields(value)
+            }
+        finally:
+            path.discard(marker)
+    return safe_text(value)
+
+
+def _key(key: Any) -> str:
+    if type(key) is str:
+        return key
+    return safe_text(key)
+
+
+def _describe_int(value: int) -> str:
+    return f"<int of {value.bit_length()} bits>"
+
+
+def safe_text(value: Any) -> str:
+    """``str(value)``, falling back to ``repr`` and then to a description; never raises."""
+    for render in (str, repr):
+        try:
+            text = render(value)
+            if isinstance(text, str):
+                return text[:]
+        except Exception:
+            continue
+    try:
+        name = type(value).__name__
+    except Exception:
+        name = "object"
+    return f"<unrepresentable {name}>"
+
+
+def encode_attribute(value: Any) -> str:
+    """JSON text of a snapshotted value (non-ASCII kept readable)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=safe_text)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(safe_text(value), ensure_ascii=False)
+
+
+def decode_attribute(raw: Any) -> Any:
+    """The value behind JSON text; text that is not JSON comes back as it is."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw
+
+
+def encode_event_attribute(value: Any) -> Any:
+    """Event attributes keep OTel primitives as they are and JSON-encode the rest."""
+    cls = type(value)
+    if cls is str or cls is bool or cls is int:
+        return value
+    if cls is float and math.isfinite(value):
+        return value
+    return encode_attribute(value)

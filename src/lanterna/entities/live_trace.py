@@ -1,0 +1,40 @@
+"""The record of a trace while its spans are being recorded."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lanterna.entities.span import LiveSpan, Span
+
+
+class LiveTrace:
+    """Shared by every live span of one trace; filled on the caller's thread, read on export.
+
+    ``open`` maps span ids to spans not yet ended; ``finished`` holds the immutable spans the
+    exporter has taken in so far.
+    """
+
+    __slots__ = (
+        "trace_id", "root", "experiment_id", "tags", "metadata", "state", "client_request_id",
+        "request_preview", "response_preview", "open", "finished", "announced", "ended",
+    )
+
+    def __init__(self, trace_id: str, experiment_id: str) -> None:
+        self.trace_id = trace_id
+        self.root: LiveSpan | None = None
+        self.experiment_id = experiment_id
+        self.tags: dict[str, str] = {}
+        self.metadata: dict[str, str] = {}
+        self.state: str | None = None
+        self.client_request_id: str | None = None
+        self.request_preview: str | None = None
+        self.response_preview: str | None = None
+        self.open: dict[str, LiveSpan] = {}
+        self.finished: list[Span] = []
+        self.announced = False
+        self.ended = False
+
+    def __repr__(self) -> str:
+        return f"LiveTrace({self.trace_id!r}, open={len(self.open)}, ended={self.ended})"
+

@@ -1,0 +1,393 @@
+"""Spans: ``Span`` (finished, immutable), ``LiveSpan`` (being recorded) and ``NoOpSpan``.
+
+A span keeps its inputs, outputs and attributes as JSON-able snapshots. The MLflow-reserved
+attribute keys (``mlflow.spanType``, ``mlflow.spanInputs``...) are produced when a span is read
+as a dict or exported, so the hot path only fills slots.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from lanterna.entities._values import decode_attribute, encode_attribute, snapshot
+from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_status import SpanStatus, SpanStatusCode
+from lanterna.entities.span_type import SpanType
+from lanterna.exceptions import MlflowException
+
+_logger = logging.getLogger("lanterna")
+
+
+class SpanAttributeKey:
+    """Reserved attribute keys, identical to MLflow's so exported traces load in either system."""
+
+    REQUEST_ID = "mlflow.traceRequestId"
+    SPAN_TYPE = "mlflow.spanType"
+    INPUTS = "mlflow.spanInputs"
+    OUTPUTS = "mlflow.spanOutputs"
+    FUNCTION_NAME = "mlflow.spanFunctionName"
+    START_TIME_NS = "mlflow.spanStartTimeNs"
+    EXPERIMENT_ID = "mlflow.experimentId"
+    CHAT_TOOLS = "mlflow.chat.tools"
+    CHAT_USAGE = "mlflow.chat.tokenUsage"
+    LLM_MODEL = "mlflow.llm.model"
+    LLM_PROVIDER = "mlflow.llm.provider"
+    MESSAGE_FORMAT = "mlflow.message.format"
+
+
+_RESERVED_SLOTS = {SpanAttributeKey.REQUEST_ID, SpanAttributeKey.SPAN_TYPE,
+                   SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS}
+
+
+class Span:
+    """A finished span. Read-only: every property returns data, no setter exists."""
+
+    __slots__ = (
+        "_trace_id", "_span_id", "_parent_id", "_name", "_span_type", "_start_ns", "_end_ns",
+        "_status", "_inputs", "_outputs", "_attributes", "_events",
+    )
+
+    _trace_id: str
+    _span_id: str
+    _parent_id: str | None
+    _name: str
+    _span_type: str
+    _start_ns: int
+    _end_ns: int | None
+    _status: SpanStatus
+    _inputs: Any
+    _outputs: Any
+    _attributes: dict[str, Any]
+    _events: list[SpanEvent]
+
+    @property
+    def trace_id(self) -> str:
+        return self._trace_id
+
+    @property
+    def request_id(self) -> str:
+        """Older name of ``trace_id``."""
+        return self._trace_id
+
+    @property
+    def span_id(self) -> str:
+        return self._span_id
+
+    @property
+    def parent_id(self) -> str | None:
+        return self._parent_id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def span_type(self) -> str:
+        return self._span_type
+
+    @property
+    def start_time_ns(self) -> int:
+        return self._start_ns
+
+    @property
+    def end_time_ns(self) -> int | None:
+        return self._end_ns
+
+    @property
+    def status(self) -> SpanStatus:
+        return self._status
+
+    @property
+    def inputs(self) -> Any:
+        return self._inputs
+
+    @property
+    def outputs(self) -> Any:
+        return self._outputs
+
+    @property
+    def events(self) -> list[SpanEvent]:
+        return list(self._events)
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """All attributes, reserved MLflow keys included, as decoded values."""
+        merged: dict[str, Any] = {
+            SpanAttributeKey.REQUEST_ID: self._trace_id,
+            SpanAttributeKey.SPAN_TYPE: self._span_type,
+        }
+        if self._inputs is not None:
+            merged[SpanAttributeKey.INPUTS] = self._inputs
+        if self._outputs is not None:
+            merged[SpanAttributeKey.OUTPUTS] = self._outputs
+        merged.update(self._attributes)
+        return merged
+
+    def get_attribute(self, key: str) -> Any:
+        return self.attributes.get(key)
+
+    def __getitem__(self, key: object) -> Any:
+        raise TypeError(
+            f"Span is not subscriptable; use span.get_attribute({key!r}) or span.attributes."
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self._name!r}, span_id={self._span_id!r}, "
+            f"parent_id={self._parent_id!r}, trace_id={self._trace_id!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _fill_from_dict(self, state)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The span as an OTLP-style dict, MLflow 3's exchange format."""
+        attributes = {k: encode_attribute(v) for k, v in self.attributes.items()}
+        return {
+            "trace_id": _hex_to_b64(self._trace_id.removeprefix("tr-")),
+            "span_id": _hex_to_b64(self._span_id),
+            "parent_span_id": _hex_to_b64(self._parent_id) if self._parent_id else "",
+            "name": self._name,
+            "start_time_unix_nano": self._start_ns,
+            "end_time_unix_nano": self._end_ns,
+            "events": [e.to_dict() for e in self._events],
+            "status": self._status.to_dict(),
+            "attributes": attributes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Span:
+        span = cls.__new__(cls)
+        _fill_from_dict(span, data)
+        return span
+
+    def to_immutable_span(self) -> Span:
+        return self
+
+
+def _fill_from_dict(span: Span, data: dict[str, Any]) -> None:
+    context = data.get("context") or {}  # MLflow 2 layout
+    raw_attrs = data.get("attributes") or {}
+    attributes = {k: decode_attribute(v) for k, v in raw_attrs.items()}
+    trace_id = attributes.pop(SpanAttributeKey.REQUEST_ID, None)
+    if not trace_id:
+        trace_id = "tr-" + _id_to_hex(data.get("trace_id") or context.get("trace_id") or "")
+    span._trace_id = str(trace_id)
+    span._span_id = _id_to_hex(data.get("span_id") or context.get("span_id") or "")
+    parent = data.get("parent_span_id", data.get("parent_id"))
+    span._parent_id = _id_to_hex(parent) if parent else None
+    span._name = str(data.get("name", ""))
+    span._span_type = str(attributes.pop(SpanAttributeKey.SPAN_TYPE, None) or SpanType.UNKNOWN)
+    span._inputs = attributes.pop(SpanAttributeKey.INPUTS, None)
+    span._outputs = attributes.pop(SpanAttributeKey.OUTPUTS, None)
+    span._start_ns = int(data.get("start_time_unix_nano", data.get("start_time", 0)) or 0)
+    end = data.get("end_time_unix_nano", data.get("end_time"))
+    span._end_ns = int(end) if end is not None else None
+    status = data.get("status")
+    if isinstance(status, dict):
+        span._status = SpanStatus.from_dict(status)
+    else:
+        span._status = SpanStatus(data.get("status_code") or status or "UNSET",
+                                  data.get("status_message", ""))
+    span._attributes = attributes
+    span._events = [SpanEvent.from_dict(e) for e in data.get("events") or []]
+
+
+def _hex_to_b64(hex_id: str) -> str:
+    try:
+        return base64.b64encode(bytes.fromhex(hex_id)).decode("ascii")
+    except ValueError:
+        return hex_id
+
+
+def _id_to_hex(raw: str) -> str:
+    """Accepts base64 of raw bytes (MLflow 3), plain hex, or ``0x``-prefixed hex (MLflow 2)."""
+    raw = str(raw)
+    if raw.startswith("0x"):
+        return raw[2:]
+    if len(raw) in (16, 32) and all(c in "0123456789abcdef" for c in raw):
+        return raw
+    try:
+        return base64.b64decode(raw, validate=True).hex()
+    except (binascii.Error, ValueError):
+        return raw
+
+
+class LiveSpan(Span):
+    """A span being recorded. Setters snapshot values; after ``end`` they are ignored."""
+
+    __slots__ = ("_trace", "_outputs_set")
+
+    # Set once by the tracing runtime; keeps this module free of runtime imports.
+    _finish: ClassVar[Callable[[LiveSpan, int | None], None]]
+
+    _trace: Any  # the runtime's per-trace record
+
+    def set_inputs(self, inputs: Any) -> None:
+        if self._end_ns is None:
+            self._inputs = snapshot(inputs)
+
+    def set_outputs(self, outputs: Any) -> None:
+        if self._end_ns is None:
+            self._outputs = snapshot(outputs)
+            self._outputs_set = True
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if self._end_ns is not None:
+            return
+        key = str(key)
+        if key in _RESERVED_SLOTS:
+            self._set_reserved(key, value)
+        else:
+            self._attributes[key] = snapshot(value)
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        if not isinstance(attributes, dict):
+            _logger.warning(
+                "set_attributes takes a dict of attribute names to values; got %s, ignored.",
+                type(attributes).__name__,
+            )
+            return
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def _set_reserved(self, key: str, value: Any) -> None:
+        if key == SpanAttributeKey.SPAN_TYPE:
+            self._span_type = str(value)
+        elif key == SpanAttributeKey.INPUTS:
+            self._inputs = snapshot(value)
+        elif key == SpanAttributeKey.OUTPUTS:
+            self._outputs = snapshot(value)
+            self._outputs_set = True
+
+    def set_span_type(self, span_type: str) -> None:
+        if self._end_ns is None:
+            self._span_type = str(span_type)
+
+    def set_status(self, status: SpanStatus | SpanStatusCode | str) -> None:
+        """OpenTelemetry rules: OK is final; anything may replace UNSET or ERROR."""
+        new = SpanStatus.coerce(status)
+        if self._end_ns is None and self._status.status_code is not SpanStatusCode.OK:
+            self._status = new
+
+    def add_event(self, event: SpanEvent) -> None:
+        if self._end_ns is not None:
+            return
+        if not isinstance(event, SpanEvent):
+            raise MlflowException(
+                f"add_event takes a SpanEvent, got {type(event).__name__}; "
+                "build one with SpanEvent(name=..., attributes={...})."
+            )
+        attributes = {str(k): snapshot(v) for k, v in (event.attributes or {}).items()}
+        self._events.append(SpanEvent(str(event.name), int(event.timestamp), attributes))
+
+    def record_exception(self, exception: BaseException | str) -> None:
+        """Adds an ``exception`` event and sets the status to ERROR."""
+        if isinstance(exception, BaseException):
+            self.add_event(SpanEvent.from_exception(exception))
+            self.set_status(SpanStatus(SpanStatusCode.ERROR, _describe(exception)))
+        elif isinstance(exception, str):
+            self.add_event(SpanEvent("exception", attributes={"exception.message": exception}))
+            self.set_status(SpanStatus(SpanStatusCode.ERROR, exception))
+        else:
+            raise MlflowException(
+                "record_exception takes an exception or a message string, "
+                f"got {type(exception).__name__}."
+            )
+
+    def end(
+        self,
+        outputs: Any = None,
+        attributes: dict[str, Any] | None = None,
+        status: SpanStatus | SpanStatusCode | str | None = None,
+        end_time_ns: int | None = None,
+    ) -> None:
+        if self._end_ns is not None:
+            _logger.warning(
+                "Span %r (%s) in trace %s was already ended; end() it once.",
+                self._name, self._span_id, self._trace_id,
+            )
+            return
+        if outputs is not None:
+            self.set_outputs(outputs)
+        if attributes:
+            self.set_attributes(attributes)
+        if status is not None:
+            self.set_status(status)
+        self._close(end_time_ns)
+
+    def _close(self, end_time_ns: int | None) -> None:
+        """Ends the span: UNSET becomes OK, then the runtime exports it."""
+        if self._status.status_code is SpanStatusCode.UNSET:
+            self._status = _OK
+        LiveSpan._finish(self, end_time_ns)
+
+    @property
+    def is_ended(self) -> bool:
+        return self._end_ns is not None
+
+    def to_immutable_span(self) -> Span:
+        span = Span.__new__(Span)
+        for name in Span.__slots__:
+            setattr(span, name, getattr(self, name))
+        span._events = list(self._events)
+        span._attributes = dict(self._attributes)
+        return span
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("A LiveSpan cannot be pickled; pickle span.to_immutable_span() instead.")
+
+
+_OK = SpanStatus(SpanStatusCode.OK)
+
+
+def _describe(exception: BaseException) -> str:
+    try:
+        return f"{type(exception).__name__}: {exception}"
+    except Exception:
+        return type(exception).__name__
+
+
+class NoOpSpan:
+    """Stands in for a span when tracing is off or the trace was sampled out."""
+
+    trace_id = "MLFLOW_NO_OP_SPAN_TRACE_ID"
+    request_id = trace_id
+    span_id = None
+    parent_id = None
+    name = None
+    status = None
+    span_type = None
+    start_time_ns = None
+    end_time_ns = None
+    inputs = None
+    outputs = None
+    attributes: dict[str, Any] = {}
+    events: list[SpanEvent] = []
+    is_ended = False
+
+    def _ignore(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    set_inputs = set_outputs = set_attribute = set_attributes = set_status = _ignore
+    add_event = record_exception = set_span_type = end = _ignore
+
+    def get_attribute(self, key: str) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return True

@@ -1,0 +1,107 @@
+"""A whole trace: its info and its spans."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lanterna.entities._values import encode_attribute
+from lanterna.entities.span import Span
+from lanterna.entities.trace_info import TraceInfo
+from lanterna.exceptions import MlflowException
+
+
+@dataclass
+class TraceData:
+    spans: list[Span] = field(default_factory=list)
+
+    def _root(self) -> Span | None:
+        return next((s for s in self.spans if s.parent_id is None), None)
+
+    @property
+    def request(self) -> str | None:
+        """Root inputs as JSON text (MLflow 2 name)."""
+        root = self._root()
+        return encode_attribute(root.inputs) if root and root.inputs is not None else None
+
+    @property
+    def response(self) -> str | None:
+        """Root outputs as JSON text (MLflow 2 name)."""
+        root = self._root()
+        return encode_attribute(root.outputs) if root and root.outputs is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spans": [span.to_dict() for span in self.spans]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceData:
+        return cls(spans=[Span.from_dict(s) for s in data.get("spans") or []])
+
+
+@dataclass
+class Trace:
+    info: TraceInfo
+    data: TraceData
+
+    @property
+    def trace_id(self) -> str:
+        return self.info.trace_id
+
+    @property
+    def request_id(self) -> str:
+        return self.info.trace_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"info": self.info.to_dict(), "data": self.data.to_dict()}
+
+    def to_json(self, pretty: bool = False) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2 if pretty else None)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        if not isinstance(data, dict) or "info" not in data:
+            raise MlflowException("Trace.from_dict needs a dict with 'info' and 'data' keys.")
+        return cls(TraceInfo.from_dict(data["info"]), TraceData.from_dict(data.get("data") or {}))
+
+    @classmethod
+    def from_json(cls, text: str) -> Trace:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise MlflowException(f"Trace.from_json: not valid JSON ({exc}).") from exc
+        return cls.from_dict(data)
+
+    def search_spans(
+        self,
+        span_type: str | None = None,
+        name: str | re.Pattern[str] | None = None,
+        span_id: str | None = None,
+    ) -> list[Span]:
+        """Spans matching every given criterion, in start order.
+
+        ``name`` is an exact name or a compiled regex (matched with ``search``).
+        """
+        if span_type is not None and not isinstance(span_type, str):
+            raise MlflowException(
+                f"span_type must be a string such as SpanType.LLM, got {type(span_type).__name__}."
+            )
+        if name is not None and not isinstance(name, (str, re.Pattern)):
+            raise MlflowException(
+                f"name must be a string or a re.Pattern, got {type(name).__name__}."
+            )
+        if span_id is not None and not isinstance(span_id, str):
+            raise MlflowException(f"span_id must be a string, got {type(span_id).__name__}.")
+
+        def matches(span: Span) -> bool:
+            if span_type is not None and span.span_type != span_type:
+                return False
+            if isinstance(name, str) and span.name != name:
+                return False
+            if isinstance(name, re.Pattern) and not name.search(span.name):
+                return False
+            return span_id is None or span.span_id == span_id
+
+        return [span for span in self.data.spans if matches(span)]
+

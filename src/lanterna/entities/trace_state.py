@@ -1,0 +1,23 @@
+"""Trace states."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class TraceState(str, Enum):
+    STATE_UNSPECIFIED = "STATE_UNSPECIFIED"
+    OK = "OK"
+    ERROR = "ERROR"
+    IN_PROGRESS = "IN_PROGRESS"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def coerce(cls, value: TraceState | str | None) -> TraceState:
+        if isinstance(value, TraceState):
+            return value
+        if value is None:
+            return cls.STATE_UNSPECIFIED
+        return cls.__members__.get(str(value).upper(), cls.STATE_UNSPECIFIED)

@@ -1,0 +1,35 @@
+"""The exporter interface: what the export pipeline hands to a destination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lanterna.entities.span import Span
+from lanterna.entities.trace import Trace
+from lanterna.entities.trace_info import TraceInfo
+
+
+@dataclass
+class ExportBatch:
+    """One unit of export work, in the order things happened.
+
+    ``started``: traces seen for the first time while still running (state IN_PROGRESS), so a
+    crash leaves them visible. ``spans``: spans that ended. ``finished``: traces whose root ended,
+    with their final info and every span exported so far.
+    """
+
+    started: list[TraceInfo] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    finished: list[Trace] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.started or self.spans or self.finished)
+
+
+class Exporter(Protocol):
+    def export(self, batch: ExportBatch) -> None:
+        """Deliver a batch; raise to have the pipeline retry it with back-off."""
+
+    def shutdown(self) -> None:
+        """Release resources; called once at exit after the last batch."""

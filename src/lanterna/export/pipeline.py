@@ -1,0 +1,210 @@
+"""The export pipeline: a bounded queue of finished spans drained by one background worker.
+
+The caller's thread only appends to a deque (and, when the worker sleeps, sets an Event once per
+batch). The worker freezes spans, assembles finished traces, and hands batches to exporters.
+``flush`` drains on the calling thread, so it never waits on a sleeping worker. After ``fork``
+the child starts with an empty queue and its own worker; the parent's spans stay the parent's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from lanterna import _errors
+from lanterna.entities.span import LiveSpan
+from lanterna.export import assemble
+from lanterna.export.base import ExportBatch, Exporter
+
+logger = logging.getLogger("lanterna")
+
+LINGER_SECONDS = 0.05
+DROP_WARNING_INTERVAL = 10.0
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class Stats:
+    """Counters readable through ``lanterna.tracing.export_stats()``."""
+
+    __slots__ = ("spans_exported", "traces_exported", "spans_dropped", "batches_retried",
+                 "export_failures")
+
+    def __init__(self) -> None:
+        self.spans_exported = 0
+        self.traces_exported = 0
+        self.spans_dropped = 0
+        self.batches_retried = 0
+        self.export_failures = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Pipeline:
+    def __init__(self, exporters: list[Exporter], max_queue: int, batch_size: int) -> None:
+        self.exporters = list(exporters)
+        self.max_queue = max_queue
+        self.batch_size = batch_size
+        self.stats = Stats()
+        self._reset_runtime_state()
+        os.register_at_fork(after_in_child=self._reset_runtime_state)
+
+    def _reset_runtime_state(self) -> None:
+        self._queue: deque[LiveSpan] = deque()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._drain_lock = threading.RLock()
+        self._sleeping = True
+        self._thread: threading.Thread | None = None
+        self._last_drop_warning = 0.0
+        self._pending_retry: tuple[ExportBatch, list[Exporter]] | None = None
+
+    # -- caller's thread ------------------------------------------------------------------
+    def put(self, span: LiveSpan) -> None:
+        queue = self._queue
+        if len(queue) >= self.max_queue:
+            self._drop(1)
+            return
+        queue.append(span)
+        if self._sleeping:
+            self._sleeping = False
+            self._kick()
+
+    def _kick(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="lanterna-export", daemon=True
+            )
+            self._thread.start()
+        self._wake.set()
+
+    def _drop(self, count: int) -> None:
+        self.stats.spans_dropped += count
+        now = time.monotonic()
+        if now - self._last_drop_warning >= DROP_WARNING_INTERVAL:
+            self._last_drop_warning = now
+            logger.warning(
+                "lanterna dropped spans: the export queue is full (%d spans; %d dropped so far). "
+                "The store is too slow or unreachable; raise LANTERNA_EXPORT_QUEUE_SIZE or check "
+                "the store.", self.max_queue, self.stats.spans_dropped,
+            )
+
+    # -- worker ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping.wait(LINGER_SECONDS):
+                break
+            try:
+                self.drain()
+            except Exception as exc:  # drain already guards exporters; this is a last resort
+                _errors.report(exc, "export worker")
+            self._sleeping = True
+            if self._queue:
+                self._sleeping = False
+                self._wake.set()
+
+    def drain(self, deadline: float | None = None) -> bool:
+        """Export everything queued so far; True when nothing is left."""
+        with self._drain_lock:
+            while True:
+                if self._pending_retry is not None:
+                    if not self._deliver(*self._pending_retry, deadline):
+                        return False
+                    continue
+                batch = self._take_batch()
+                if not batch:
+                    return True
+                if not self._deliver(batch, list(self.exporters), deadline):
+                    return False
+
+    def _take_batch(self) -> ExportBatch:
+        batch = ExportBatch()
+        queue = self._queue
+        for _ in range(min(len(queue), self.batch_size)):
+            live = queue.popleft()
+            trace = live._trace
+            span = live.to_immutable_span()
+            trace.finished.append(span)
+            batch.spans.append(span)
+            if live._parent_id is None:
+                batch.finished.append(assemble.finished_trace(trace, span))
+            elif not trace.announced and not trace.ended:
+                trace.announced = True
+                batch.started.append(assemble.in_progress_info(trace))
+        return batch
+
+    def _deliver(
+        self, batch: ExportBatch, targets: list[Exporter], deadline: float | None
+    ) -> bool:
+        """Hands the batch to each target exporter, retrying the ones that fail with back-off
+        until ``deadline`` (or until the pipeline stops). Returns False if it gave up; the
+        batch then stays pending and is retried first next time."""
+        delay = 0.05
+        while True:
+            targets = [e for e in targets if not self._export_one(e, batch)]
+            if not targets:
+                break
+            self._pending_retry = (batch, targets)
+            self.stats.batches_retried += 1
+            if deadline is not None and time.monotonic() + delay > deadline:
+                return False
+            if self._stopping.wait(delay):
+                return False
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        self._pending_retry = None
+        self.stats.spans_exported += len(batch.spans)
+        self.stats.traces_exported += len(batch.finished)
+        return True
+
+    def _export_one(self, exporter: Exporter, batch: ExportBatch) -> bool:
+        try:
+            exporter.export(batch)
+            return True
+        except Exception as exc:
+            self.stats.export_failures += 1
+            logger.warning("lanterna could not export a batch to %s (will retry): %s",
+                           type(exporter).__name__, exc)
+            return False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            return self.drain(deadline)
+        except Exception as exc:
+            _errors.report(exc, "flush")
+            return False
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        done = self.flush(timeout)
+        if not done:
+            lost = len(self._queue) + (
+                len(self._pending_retry[0].spans) if self._pending_retry else 0
+            )
+            self.stats.spans_dropped += lost
+            logger.warning("lanterna could not export %d spans before exit.", lost)
+        self._stopping.set()
+        self._wake.set()
+        for exporter in self.exporters:
+            try:
+                exporter.shutdown()
+            except Exception as exc:
+                _errors.report(exc, "exporter shutdown")
+
+    def queued(self) -> int:
+        return len(self._queue)
+
+
+def describe(pipeline: Pipeline) -> dict[str, Any]:
+    return {"queued": pipeline.queued(), **pipeline.stats.as_dict()}
+
+
+def register_atexit(pipeline: Pipeline) -> None:
+    atexit.register(pipeline.shutdown)

@@ -1,0 +1,62 @@
+"""Every setting of lanterna in one table: name, environment variable, default, type, meaning.
+
+A test checks that each one is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: Any
+    kind: type
+    doc: str
+
+    def read(self) -> Any:
+        raw = os.environ.get(self.env)
+        if raw is None or raw == "":
+            return self.default
+        try:
+            if self.kind is bool:
+                return raw.strip().lower() in ("1", "true", "yes", "on")
+            return self.kind(raw)
+        except ValueError:
+            import logging
+
+            logging.getLogger("lanterna").warning(
+                "Ignoring %s=%r: not a valid %s; using %r.", self.env, raw, self.kind.__name__,
+                self.default,
+            )
+            return self.default
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("tracking_uri", "LANTERNA_TRACKING_URI", None, str,
+            "Where traces go: sqlite:///path, postgresql://..., or memory://. "
+            "Default sqlite:///lanterna.db in the working directory."),
+    Setting("sampling_ratio", "LANTERNA_TRACE_SAMPLING_RATIO", 1.0, float,
+            "Fraction of traces kept, decided at the root; children follow their root."),
+    Setting("propagate_to_threads", "LANTERNA_PROPAGATE_TO_THREADS", True, bool,
+            "Functions submitted to a ThreadPoolExecutor inside a span become its children."),
+    Setting("trace_timeout_seconds", "LANTERNA_TRACE_TIMEOUT_SECONDS", None, float,
+            "A trace still open after this many seconds is ended as ERROR and stored."),
+    Setting("export_queue_size", "LANTERNA_EXPORT_QUEUE_SIZE", 200_000, int,
+            "Finished spans waiting for export; past it spans are dropped and counted."),
+    Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 2_000, int,
+            "Most spans written to the store in one transaction."),
+    Setting("raise_internal_errors", "LANTERNA_RAISE_INTERNAL_ERRORS", False, bool,
+            "Re-raise lanterna's own internal errors instead of logging them (for tests)."),
+)
+
+
+def setting(name: str) -> Any:
+    for item in SETTINGS:
+        if item.name == name:
+            return item.read()
+    raise KeyError(name)

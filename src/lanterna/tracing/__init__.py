@@ -1,0 +1,116 @@
+"""Tracing switches: enable, disable, reset, configure, context, and export statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from lanterna.entities.span import LiveSpan
+from lanterna.entities.trace_info import TraceMetadataKey
+from lanterna.tracing import runtime
+from lanterna.tracing import threads as _threads  # noqa: F401  (installs on first span)
+from lanterna.tracing.context import Scope, scope
+
+__all__ = [
+    "configure",
+    "context",
+    "disable",
+    "enable",
+    "export_stats",
+    "reset",
+]
+
+
+
+def enable() -> None:
+    runtime.config.enabled = True
+
+
+def disable() -> None:
+    """Turn tracing off: ``@trace`` and ``start_span`` run user code untouched, with no-op spans."""
+    runtime.config.enabled = False
+
+
+def reset() -> None:
+    """Back to a fresh state: tracing on, no processors, no live traces, no kept traces."""
+    from lanterna.export import setup
+
+    setup.flush()
+    runtime.config = runtime.Config()
+    runtime.reset()
+    setup.memory.clear()
+
+
+class _Configuration:
+    """What ``configure`` returns: already applied; as a ``with`` block it is undone on exit."""
+
+    def __init__(self, previous: runtime.Config) -> None:
+        self._previous = previous
+
+    def __enter__(self) -> _Configuration:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        runtime.config = self._previous
+
+
+def configure(
+    span_processors: list[Callable[[LiveSpan], None]] | None = None,
+    propagate_to_threads: bool | None = None,
+    sampling_ratio: float | None = None,
+) -> _Configuration:
+    """Change how spans are recorded. ``span_processors`` run on every span just before it is
+    exported (the place to redact secrets or personal data)."""
+    previous = runtime.config
+    updated = runtime.Config()
+    for name in runtime.Config.__slots__:
+        setattr(updated, name, getattr(previous, name))
+    if span_processors is not None:
+        updated.processors = tuple(span_processors)
+    if propagate_to_threads is not None:
+        updated.propagate_to_threads = propagate_to_threads
+    if sampling_ratio is not None:
+        updated.sampling_ratio = float(sampling_ratio)
+    runtime.config = updated
+    return _Configuration(previous)
+
+
+@contextmanager
+def context(
+    metadata: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    enabled: bool | None = None,
+    session_id: str | None = None,
+    user: str | None = None,
+) -> Iterator[None]:
+    """Metadata and tags for every trace started inside the block (inner blocks win);
+    ``enabled=False`` switches tracing off inside the block only."""
+    outer = scope.get() or Scope()
+    merged_metadata = {**outer.metadata, **{str(k): str(v) for k, v in (metadata or {}).items()}}
+    if session_id is not None:
+        merged_metadata[TraceMetadataKey.SESSION] = str(session_id)
+    if user is not None:
+        merged_metadata[TraceMetadataKey.USER] = str(user)
+    merged_tags = {**outer.tags, **{str(k): str(v) for k, v in (tags or {}).items()}}
+    token = scope.set(Scope(merged_metadata, merged_tags, outer.enabled if enabled is None
+                            else enabled))
+    try:
+        yield
+    finally:
+        scope.reset(token)
+
+
+def export_stats() -> dict[str, int]:
+    """Counters of the export pipeline: spans and traces exported, spans dropped, retries."""
+    from lanterna import _errors
+    from lanterna.export import setup
+
+    stats = setup.pipeline().stats.as_dict()
+    stats["queued"] = setup.pipeline().queued()
+    stats["internal_errors"] = sum(_errors.internal_error_counts().values())
+    return stats

@@ -1,0 +1,298 @@
+"""``@trace``: one wrapper per kind of function, chosen once at decoration time."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any, TypeVar, overload
+
+from lanterna import _errors
+from lanterna.entities.span import LiveSpan, NoOpSpan, SpanAttributeKey
+from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_type import SpanType
+from lanterna.exceptions import MlflowException
+from lanterna.tracing import runtime
+from lanterna.tracing.context import current_span
+from lanterna.tracing.inputs import make_binder
+
+F = TypeVar("F", bound=Callable[..., Any])
+CHUNK_EVENT = "mlflow.chunk.item.{}"
+CHUNK_VALUE = "mlflow.chunk.value"
+
+
+@overload
+def trace(func: F) -> F: ...
+@overload
+def trace(
+    func: None = None,
+    *,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+    sampling_ratio_override: float | None = None,
+    **ignored: Any,
+) -> Callable[[F], F]: ...
+
+
+def trace(
+    func: Any = None,
+    *,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+    sampling_ratio_override: float | None = None,
+    **ignored: Any,
+) -> Any:
+    """Trace every call of a function: bare ``@trace``, ``@trace(...)`` or ``trace(fn)``."""
+    if sampling_ratio_override is not None and not 0.0 <= sampling_ratio_override <= 1.0:
+        raise MlflowException(
+            f"sampling_ratio_override must be between 0.0 and 1.0, got {sampling_ratio_override}."
+        )
+
+    def decorate(target: Any) -> Any:
+        if isinstance(target, (classmethod, staticmethod)):
+            return type(target)(decorate(target.__func__))
+        if getattr(target, "__lanterna_traced__", False):
+            return target
+        return _wrap(target, name, span_type, attributes, output_reducer, sampling_ratio_override)
+
+    return decorate(func) if func is not None else decorate
+
+
+def _wrap(
+    fn: Callable[..., Any],
+    name: str | None,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    output_reducer: Callable[[list[Any]], Any] | None,
+    ratio: float | None,
+) -> Callable[..., Any]:
+    span_name = name or getattr(fn, "__name__", "span")
+    bind = make_binder(fn)
+    base_attributes = {SpanAttributeKey.FUNCTION_NAME: getattr(fn, "__name__", span_name)}
+    base_attributes.update(attributes or {})
+    is_generator = inspect.isgeneratorfunction(fn)
+    is_async_generator = inspect.isasyncgenfunction(fn)
+    if output_reducer is not None and not (is_generator or is_async_generator):
+        raise MlflowException(
+            "output_reducer only applies to generator functions; "
+            f"{span_name!r} is not a generator. Remove output_reducer."
+        )
+
+    def open_span(args: tuple[Any, ...], kwargs: dict[str, Any]) -> LiveSpan | NoOpSpan:
+        try:
+            return runtime.start_span(
+                span_name, span_type, current_span.get(), bind(args, kwargs),
+                base_attributes, None, ratio,
+            )
+        except Exception as exc:
+            _errors.report(exc, f"starting span {span_name!r}")
+            return runtime.NOOP_SPAN
+
+    if is_generator:
+        wrapper = _generator_wrapper(fn, open_span, output_reducer)
+    elif is_async_generator:
+        wrapper = _async_generator_wrapper(fn, open_span, output_reducer)
+    elif inspect.iscoroutinefunction(fn):
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not runtime.tracing_active():
+                return await fn(*args, **kwargs)
+            span = open_span(args, kwargs)
+            token = current_span.set(span)
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                current_span.reset(token)
+                _end_with_error(span, exc)
+                raise
+            current_span.reset(token)
+            _end_ok(span, result)
+            return result
+
+    else:
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not runtime.tracing_active():
+                return fn(*args, **kwargs)
+            span = open_span(args, kwargs)
+            token = current_span.set(span)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                current_span.reset(token)
+                _end_with_error(span, exc)
+                raise
+            current_span.reset(token)
+            _end_ok(span, result)
+            return result
+
+    functools.update_wrapper(wrapper, fn)
+    wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    wrapper.__lanterna_traced__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _end_ok(span: LiveSpan | NoOpSpan, result: Any) -> None:
+    if span.__class__ is not LiveSpan:
+        return
+    try:
+        live: LiveSpan = span  # type: ignore[assignment]
+        if live._end_ns is None:
+            if not live._outputs_set:
+                live.set_outputs(result)
+            live._close(None)
+    except Exception as exc:
+        _errors.report(exc, "ending span")
+
+
+def _end_with_error(span: LiveSpan | NoOpSpan, error: BaseException) -> None:
+    if span.__class__ is not LiveSpan:
+        return
+    try:
+        live: LiveSpan = span  # type: ignore[assignment]
+        if live._end_ns is None:
+            live.record_exception(error)
+            live._close(None)
+    except Exception as exc:
+        _errors.report(exc, "ending span")
+
+
+class _Chunks:
+    """What a traced generator yielded so far; each item also becomes a span event."""
+
+    __slots__ = ("span", "items")
+
+    def __init__(self, span: LiveSpan | NoOpSpan) -> None:
+        self.span = span
+        self.items: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        if self.span.__class__ is not LiveSpan:
+            return
+        try:
+            self.span.add_event(
+                SpanEvent(CHUNK_EVENT.format(len(self.items)), attributes={CHUNK_VALUE: item})
+            )
+            self.items.append(item)
+        except Exception as exc:
+            _errors.report(exc, "recording a generator item")
+
+    def finish(self, reducer: Callable[[list[Any]], Any] | None) -> None:
+        span = self.span
+        if span.__class__ is not LiveSpan or span._end_ns is not None:  # type: ignore[union-attr]
+            return
+        try:
+            output: Any = self.items
+            if reducer is not None:
+                try:
+                    output = reducer(self.items)
+                except Exception as exc:
+                    _errors.report(exc, "output_reducer")
+            _end_ok(span, output)
+        except Exception as exc:
+            _errors.report(exc, "ending generator span")
+
+
+def _generator_wrapper(
+    fn: Callable[..., Generator[Any, Any, Any]],
+    open_span: Callable[[tuple[Any, ...], dict[str, Any]], LiveSpan | NoOpSpan],
+    reducer: Callable[[list[Any]], Any] | None,
+) -> Callable[..., Generator[Any, Any, Any]]:
+    """The span covers the whole iteration and is current only while the body runs. It ends
+    on exhaustion, on error, and on ``close()``/``break``/garbage collection (GeneratorExit)."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        if not runtime.tracing_active():
+            return (yield from fn(*args, **kwargs))
+        span = open_span(args, kwargs)
+        chunks = _Chunks(span)
+        token = current_span.set(span)
+        try:
+            inner = fn(*args, **kwargs)
+        finally:
+            current_span.reset(token)
+        sent: Any = None
+        try:
+            while True:
+                token = current_span.set(span)
+                try:
+                    item = inner.send(sent)
+                except StopIteration as stop:
+                    chunks.finish(reducer)
+                    return stop.value
+                finally:
+                    current_span.reset(token)
+                chunks.add(item)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    inner.close()
+                    raise
+                except BaseException as thrown:
+                    token = current_span.set(span)
+                    try:
+                        item = inner.throw(thrown)
+                    finally:
+                        current_span.reset(token)
+                    chunks.add(item)
+                    sent = yield item
+        except GeneratorExit:
+            chunks.finish(reducer)
+            raise
+        except BaseException as exc:
+            _end_with_error(span, exc)
+            raise
+        finally:
+            chunks.finish(reducer)
+
+    return wrapper
+
+
+def _async_generator_wrapper(
+    fn: Callable[..., AsyncGenerator[Any, Any]],
+    open_span: Callable[[tuple[Any, ...], dict[str, Any]], LiveSpan | NoOpSpan],
+    reducer: Callable[[list[Any]], Any] | None,
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        if not runtime.tracing_active():
+            async for item in fn(*args, **kwargs):
+                yield item
+            return
+        span = open_span(args, kwargs)
+        chunks = _Chunks(span)
+        token = current_span.set(span)
+        try:
+            inner = fn(*args, **kwargs)
+        finally:
+            current_span.reset(token)
+        sent: Any = None
+        try:
+            while True:
+                token = current_span.set(span)
+                try:
+                    item = await inner.asend(sent)
+                except StopAsyncIteration:
+                    chunks.finish(reducer)
+                    return
+                finally:
+                    current_span.reset(token)
+                chunks.add(item)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    await inner.aclose()
+                    raise
+        except GeneratorExit:
+            chunks.finish(reducer)
+            raise
+        except BaseException as exc:
+            _end_with_error(span, exc)
+            raise
+        finally:
+            chunks.finish(reducer)
+
+    return wrapper

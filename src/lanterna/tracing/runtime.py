@@ -1,0 +1,174 @@
+"""The tracing runtime: starting and finishing live spans on the caller's thread.
+
+Everything here is on the hot path. Starting a span fills the slots of a ``LiveSpan``; finishing
+it appends it to the export sink, which does the rest on a background thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lanterna import _errors
+from lanterna.entities.live_trace import LiveTrace
+from lanterna.entities.span import LiveSpan, NoOpSpan
+from lanterna.entities.span_status import SpanStatus, SpanStatusCode
+from lanterna.entities.span_type import SpanType
+from lanterna.entities._values import snapshot
+from lanterna.settings import setting
+from lanterna.tracing import ids
+from lanterna.tracing.context import current_span, scope
+
+_time_ns = time.time_ns
+_UNSET_STATUS = SpanStatus(SpanStatusCode.UNSET)
+
+NOOP_SPAN = NoOpSpan()
+
+SpanProcessor = Callable[[LiveSpan], None]
+
+
+class Config:
+    """Switches read on the hot path; replaced as a whole by ``tracing.configure``/``reset``."""
+
+    __slots__ = ("enabled", "sampling_ratio", "processors", "propagate_to_threads",
+                 "experiment_id")
+
+    def __init__(self) -> None:
+        self.enabled: bool = True
+        self.sampling_ratio: float = float(setting("sampling_ratio"))
+        self.processors: tuple[SpanProcessor, ...] = ()
+        self.propagate_to_threads: bool = bool(setting("propagate_to_threads"))
+        self.experiment_id: str = "0"
+
+
+config = Config()
+
+# The export side registers itself here (see lanterna.export.pipeline); until then spans are
+# kept nowhere, which only happens if the export package failed to import.
+sink: Callable[[LiveSpan], None] = lambda span: None  # noqa: E731
+
+live_traces: dict[str, LiveTrace] = {}
+_last_trace_id: list[str | None] = [None]
+_thread_last = threading.local()
+_on_first_span: list[Callable[[], None]] = []
+
+
+def on_first_span(hook: Callable[[], None]) -> None:
+    """Run ``hook`` once, just before the first span of the process starts."""
+    _on_first_span.append(hook)
+
+
+def _run_first_span_hooks() -> None:
+    hooks = list(_on_first_span)
+    _on_first_span.clear()
+    for hook in hooks:
+        try:
+            hook()
+        except Exception as exc:
+            _errors.report(exc, "startup hook")
+
+
+def tracing_active() -> bool:
+    if not config.enabled:
+        return False
+    current_scope = scope.get()
+    return current_scope is None or current_scope.enabled is not False
+
+
+def start_span(
+    name: str,
+    span_type: str = SpanType.UNKNOWN,
+    parent: LiveSpan | NoOpSpan | None = None,
+    inputs: Any = None,
+    attributes: dict[str, Any] | None = None,
+    start_time_ns: int | None = None,
+    sampling_ratio: float | None = None,
+    experiment_id: str | None = None,
+) -> LiveSpan | NoOpSpan:
+    """A new live span under ``parent`` (a new trace when ``parent`` is None)."""
+    if _on_first_span:
+        _run_first_span_hooks()
+    if parent is None:
+        ratio = config.sampling_ratio if sampling_ratio is None else sampling_ratio
+        if ratio < 1.0 and not ids.sample(ratio):
+            return NOOP_SPAN
+        trace = LiveTrace(ids.new_trace_id(), experiment_id or config.experiment_id)
+        current_scope = scope.get()
+        if current_scope is not None:
+            trace.metadata.update(current_scope.metadata)
+            trace.tags.update(current_scope.tags)
+        parent_id = None
+    elif parent.__class__ is NoOpSpan:
+        return NOOP_SPAN
+    else:
+        trace = parent._trace  # type: ignore[union-attr]
+        parent_id = parent.span_id
+    span = LiveSpan.__new__(LiveSpan)
+    span._trace = trace
+    span._trace_id = trace.trace_id
+    span._span_id = span_id = ids.new_span_id()
+    span._parent_id = parent_id
+    span._name = name if name.__class__ is str else str(name)
+    span._span_type = span_type if span_type.__class__ is str else str(span_type)
+    span._start_ns = start_time_ns or _time_ns()
+    span._end_ns = None
+    span._status = _UNSET_STATUS
+    span._inputs = None if inputs is None else snapshot(inputs)
+    span._outputs = None
+    span._outputs_set = False
+    span._events = []
+    span._attributes = {}
+    if attributes:
+        span.set_attributes(attributes)
+    trace.open[span_id] = span
+    if parent_id is None:
+        trace.root = span
+        live_traces[trace.trace_id] = trace
+    return span
+
+
+def finish(span: LiveSpan, end_time_ns: int | None = None) -> None:
+    """Ends a live span: runs span processors, then hands the span to the export sink."""
+    processors = config.processors
+    if processors:
+        _run_processors(processors, span)
+    span._end_ns = end_time_ns or _time_ns()
+    trace: LiveTrace = span._trace
+    trace.open.pop(span._span_id, None)
+    if span._parent_id is None:
+        trace.ended = True
+        live_traces.pop(trace.trace_id, None)
+        _last_trace_id[0] = trace.trace_id
+        _thread_last.trace_id = trace.trace_id
+    sink(span)
+
+
+LiveSpan._finish = finish
+
+
+def _run_processors(processors: Iterable[SpanProcessor], span: LiveSpan) -> None:
+    for processor in processors:
+        try:
+            processor(span)
+        except Exception as exc:
+            _errors.report(exc, "span processor")
+
+
+def last_trace_id(thread_local: bool = False) -> str | None:
+    if thread_local:
+        return getattr(_thread_last, "trace_id", None)
+    return _last_trace_id[0]
+
+
+def current_live_span() -> LiveSpan | None:
+    span = current_span.get()
+    return span if span.__class__ is LiveSpan else None  # type: ignore[return-value]
+
+
+def reset() -> None:
+    """Forget live traces and the last trace id (tests, ``tracing.reset``)."""
+    live_traces.clear()
+    _last_trace_id[0] = None
+    _thread_last.__dict__.clear()
