@@ -6,22 +6,21 @@ into user code, unless ``raise_internal_errors`` is switched on (the test fixtur
 
 from __future__ import annotations
 
-import logging
 import threading
 
-logger = logging.getLogger("lanterna")
+from lanterna import _log
+from lanterna.settings import setting
 
 _lock = threading.Lock()
 _counts: dict[str, int] = {}
-raise_internal_errors = False
+raise_internal_errors = bool(setting("raise_internal_errors"))
 
 
 def report(error: BaseException, where: str) -> None:
     """Log and count an internal failure; re-raise only when ``raise_internal_errors`` is on."""
     with _lock:
         _counts[where] = _counts.get(where, 0) + 1
-    logger.warning("lanterna internal error in %s: %r (tracing continues)", where, error,
-                   exc_info=logger.isEnabledFor(logging.DEBUG))
+    _log.warning("lanterna internal error in %s: %r (tracing continues)", where, error)
     if raise_internal_errors:
         raise error
 

@@ -5,18 +5,17 @@ Recent traces are answered from the in-process exporter; anything older goes to 
 
 from __future__ import annotations
 
-import logging
 import time
 import warnings
 from typing import Any
 
+from lanterna import _log
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.trace import Trace
 from lanterna.export import setup
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
 
-logger = logging.getLogger("lanterna")
 
 
 def resolve_trace_id(trace_id: str | None, request_id: str | None, caller: str) -> str:
@@ -51,7 +50,7 @@ def get_trace(
     if trace is None:
         trace = setup.stored_trace(trace_id)
     if trace is None and not silent:
-        logger.warning("get_trace: no trace with id %r was found.", trace_id)
+        _log.warning("get_trace: no trace with id %r was found.", trace_id)
     return trace
 
 

@@ -6,12 +6,10 @@ A test checks that each one is documented in the README.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     name: str
     env: str
     default: Any
@@ -27,12 +25,10 @@ class Setting:
                 return raw.strip().lower() in ("1", "true", "yes", "on")
             return self.kind(raw)
         except ValueError:
-            import logging
+            from lanterna import _log
 
-            logging.getLogger("lanterna").warning(
-                "Ignoring %s=%r: not a valid %s; using %r.", self.env, raw, self.kind.__name__,
-                self.default,
-            )
+            _log.warning("Ignoring %s=%r: not a valid %s; using %r.", self.env, raw,
+                         self.kind.__name__, self.default)
             return self.default
 
 

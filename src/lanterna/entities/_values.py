@@ -8,8 +8,6 @@ off the caller's thread, in ``encode_attribute``.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from typing import Any
 
@@ -60,13 +58,18 @@ def _snap(value: Any, depth: int, path: set[int]) -> Any:
         return float(value)
     if isinstance(value, (dict, list, tuple)):
         return _snap(dict(value) if isinstance(value, dict) else list(value), depth, path)
+    own = getattr(cls, "__lanterna_snapshot__", None)
+    if own is not None:
+        return _snap(own(value), depth + 1, path)
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
         try:
             return _snap(dump(), depth + 1, path)
         except Exception:
             return safe_text(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if hasattr(cls, "__dataclass_fields__") and not isinstance(value, type):
+        import dataclasses
+
         marker = id(value)
         if marker in path:
             return "<circular reference>"
@@ -109,6 +112,8 @@ def safe_text(value: Any) -> str:
 
 def encode_attribute(value: Any) -> str:
     """JSON text of a snapshotted value (non-ASCII kept readable)."""
+    import json
+
     try:
         return json.dumps(value, ensure_ascii=False, default=safe_text)
     except (ValueError, TypeError, RecursionError):
@@ -119,6 +124,8 @@ def decode_attribute(raw: Any) -> Any:
     """The value behind JSON text; text that is not JSON comes back as it is."""
     if not isinstance(raw, str):
         return raw
+    import json
+
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

@@ -7,19 +7,16 @@ as a dict or exported, so the hot path only fills slots.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from lanterna import _log
 from lanterna.entities._values import decode_attribute, encode_attribute, snapshot
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
 
-_logger = logging.getLogger("lanterna")
 
 
 class SpanAttributeKey:
@@ -208,6 +205,8 @@ def _fill_from_dict(span: Span, data: dict[str, Any]) -> None:
 
 
 def _hex_to_b64(hex_id: str) -> str:
+    import base64
+
     try:
         return base64.b64encode(bytes.fromhex(hex_id)).decode("ascii")
     except ValueError:
@@ -216,6 +215,9 @@ def _hex_to_b64(hex_id: str) -> str:
 
 def _id_to_hex(raw: str) -> str:
     """Accepts base64 of raw bytes (MLflow 3), plain hex, or ``0x``-prefixed hex (MLflow 2)."""
+    import base64
+    import binascii
+
     raw = str(raw)
     if raw.startswith("0x"):
         return raw[2:]
@@ -257,7 +259,7 @@ class LiveSpan(Span):
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         if not isinstance(attributes, dict):
-            _logger.warning(
+            _log.warning(
                 "set_attributes takes a dict of attribute names to values; got %s, ignored.",
                 type(attributes).__name__,
             )
@@ -317,7 +319,7 @@ class LiveSpan(Span):
         end_time_ns: int | None = None,
     ) -> None:
         if self._end_ns is not None:
-            _logger.warning(
+            _log.warning(
                 "Span %r (%s) in trace %s was already ended; end() it once.",
                 self._name, self._span_id, self._trace_id,
             )

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import time
-import traceback
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
 class SpanEvent:
     """Something that happened at a point in a span's life. ``timestamp`` is ns since epoch."""
 
-    name: str
-    timestamp: int = field(default_factory=time.time_ns)
-    attributes: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("name", "timestamp", "attributes")
+
+    def __init__(
+        self, name: str, timestamp: int | None = None, attributes: dict[str, Any] | None = None
+    ) -> None:
+        self.name = name
+        self.timestamp = time.time_ns() if timestamp is None else timestamp
+        self.attributes = {} if attributes is None else attributes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SpanEvent):
+            return NotImplemented
+        return (self.name, self.timestamp, self.attributes) == (
+            other.name, other.timestamp, other.attributes)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"SpanEvent(name={self.name!r}, timestamp={self.timestamp!r}, "
+                f"attributes={self.attributes!r})")
 
     @classmethod
     def from_exception(cls, exception: BaseException) -> SpanEvent:
         """An ``exception`` event with the message, the bare class name and the stack trace."""
+        import traceback
+
         try:
             stacktrace = "".join(
                 traceback.format_exception(type(exception), exception, exception.__traceback__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -34,16 +33,25 @@ class SpanStatusCode(str, Enum):
         )
 
 
-@dataclass(frozen=True, slots=True)
 class SpanStatus:
     """A status code and, for errors, a description such as ``"ValueError: bad input"``."""
 
-    status_code: SpanStatusCode
-    description: str = ""
+    __slots__ = ("status_code", "description")
 
     def __init__(self, status_code: SpanStatusCode | str, description: str = "") -> None:
-        object.__setattr__(self, "status_code", SpanStatusCode.coerce(status_code))
-        object.__setattr__(self, "description", description or "")
+        self.status_code = SpanStatusCode.coerce(status_code)
+        self.description = description or ""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SpanStatus):
+            return NotImplemented
+        return (self.status_code, self.description) == (other.status_code, other.description)
+
+    def __hash__(self) -> int:
+        return hash((self.status_code, self.description))
+
+    def __repr__(self) -> str:
+        return f"SpanStatus(status_code={self.status_code!r}, description={self.description!r})"
 
     @classmethod
     def coerce(cls, value: SpanStatus | SpanStatusCode | str) -> SpanStatus:

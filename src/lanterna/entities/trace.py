@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from lanterna.entities._values import encode_attribute
@@ -13,9 +11,23 @@ from lanterna.entities.trace_info import TraceInfo
 from lanterna.exceptions import MlflowException
 
 
-@dataclass
 class TraceData:
-    spans: list[Span] = field(default_factory=list)
+    """The spans of a trace, in start order."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self, spans: list[Span] | None = None) -> None:
+        self.spans: list[Span] = [] if spans is None else spans
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TraceData):
+            return NotImplemented
+        return self.spans == other.spans
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TraceData(spans={self.spans!r})"
 
     def _root(self) -> Span | None:
         return next((s for s in self.spans if s.parent_id is None), None)
@@ -40,10 +52,24 @@ class TraceData:
         return cls(spans=[Span.from_dict(s) for s in data.get("spans") or []])
 
 
-@dataclass
 class Trace:
-    info: TraceInfo
-    data: TraceData
+    """A trace: its ``info`` and its ``data`` (the spans)."""
+
+    __slots__ = ("info", "data")
+
+    def __init__(self, info: TraceInfo, data: TraceData) -> None:
+        self.info = info
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return self.info == other.info and self.data == other.data
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Trace(trace_id={self.info.trace_id!r}, spans={len(self.data.spans)})"
 
     @property
     def trace_id(self) -> str:
@@ -57,6 +83,8 @@ class Trace:
         return {"info": self.info.to_dict(), "data": self.data.to_dict()}
 
     def to_json(self, pretty: bool = False) -> str:
+        import json
+
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2 if pretty else None)
 
     @classmethod
@@ -67,6 +95,8 @@ class Trace:
 
     @classmethod
     def from_json(cls, text: str) -> Trace:
+        import json
+
         try:
             data = json.loads(text)
         except ValueError as exc:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from lanterna.entities.trace_state import TraceState
@@ -24,19 +21,61 @@ class TraceTagKey:
     TRACE_NAME = "mlflow.traceName"
 
 
-@dataclass
+_FIELDS = (
+    "trace_id", "experiment_id", "request_time", "state", "request_preview", "response_preview",
+    "client_request_id", "execution_duration", "trace_metadata", "tags", "assessments",
+)
+
+
 class TraceInfo:
-    trace_id: str
-    experiment_id: str = "0"
-    request_time: int = 0
-    state: TraceState = TraceState.STATE_UNSPECIFIED
-    request_preview: str | None = None
-    response_preview: str | None = None
-    client_request_id: str | None = None
-    execution_duration: int | None = None
-    trace_metadata: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    assessments: list[Any] = field(default_factory=list)
+    """What is known about a trace besides its spans. Times in ms."""
+
+    __slots__ = _FIELDS
+
+    def __init__(
+        self,
+        trace_id: str,
+        experiment_id: str = "0",
+        request_time: int = 0,
+        state: TraceState = TraceState.STATE_UNSPECIFIED,
+        request_preview: str | None = None,
+        response_preview: str | None = None,
+        client_request_id: str | None = None,
+        execution_duration: int | None = None,
+        trace_metadata: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        assessments: list[Any] | None = None,
+    ) -> None:
+        self.trace_id = trace_id
+        self.experiment_id = experiment_id
+        self.request_time = request_time
+        self.state = state
+        self.request_preview = request_preview
+        self.response_preview = response_preview
+        self.client_request_id = client_request_id
+        self.execution_duration = execution_duration
+        self.trace_metadata: dict[str, str] = {} if trace_metadata is None else trace_metadata
+        self.tags: dict[str, str] = {} if tags is None else tags
+        self.assessments: list[Any] = [] if assessments is None else assessments
+
+    def copy(self) -> TraceInfo:
+        """A copy whose tags, metadata and assessments can change without touching this one."""
+        clone = TraceInfo(**{name: getattr(self, name) for name in _FIELDS})
+        clone.trace_metadata = dict(self.trace_metadata)
+        clone.tags = dict(self.tags)
+        clone.assessments = list(self.assessments)
+        return clone
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TraceInfo):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
+        return f"TraceInfo({fields})"
 
     # Older MLflow names, kept so code written against them works.
     @property
@@ -68,6 +107,8 @@ class TraceInfo:
         raw = self.trace_metadata.get(TraceMetadataKey.TOKEN_USAGE)
         if not raw:
             return None
+        import json
+
         try:
             usage = json.loads(raw)
         except ValueError:
@@ -83,6 +124,8 @@ class TraceInfo:
         return self.trace_metadata.get(TraceMetadataKey.USER)
 
     def to_dict(self) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
         stamp = datetime.fromtimestamp(self.request_time / 1000, tz=UTC)
         data: dict[str, Any] = {
             "trace_id": self.trace_id,
@@ -135,6 +178,8 @@ def _parse_time_ms(value: Any) -> int:
     if isinstance(value, str) and value:
         if value.isdigit():
             return int(value)
+        from datetime import datetime
+
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return round(parsed.timestamp() * 1000)
     return 0

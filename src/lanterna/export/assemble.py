@@ -5,7 +5,6 @@ Runs on the export thread, so none of this costs the caller anything.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lanterna.entities._values import encode_attribute
@@ -51,6 +50,8 @@ def finished_info(trace: LiveTrace, root: Span, spans: list[Span]) -> TraceInfo:
     )
     usage = sum_token_usage(spans)
     if usage is not None:
+        import json
+
         metadata[TraceMetadataKey.TOKEN_USAGE] = json.dumps(usage)
     metadata.update(trace.metadata)
     tags = {TraceTagKey.TRACE_NAME: root.name, **trace.tags}

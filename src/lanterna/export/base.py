@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from lanterna.entities.span import Span
@@ -10,7 +9,6 @@ from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
 
 
-@dataclass
 class ExportBatch:
     """One unit of export work, in the order things happened.
 
@@ -19,9 +17,12 @@ class ExportBatch:
     with their final info and every span exported so far.
     """
 
-    started: list[TraceInfo] = field(default_factory=list)
-    spans: list[Span] = field(default_factory=list)
-    finished: list[Trace] = field(default_factory=list)
+    __slots__ = ("started", "spans", "finished")
+
+    def __init__(self) -> None:
+        self.started: list[TraceInfo] = []
+        self.spans: list[Span] = []
+        self.finished: list[Trace] = []
 
     def __bool__(self) -> bool:
         return bool(self.started or self.spans or self.finished)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 
 from lanterna.entities.trace import Trace, TraceData
 from lanterna.export.base import ExportBatch
@@ -42,12 +41,7 @@ class InMemoryExporter:
             trace = self._traces.get(trace_id)
             if trace is None:
                 return None
-            info = replace(
-                trace.info,
-                tags=dict(trace.info.tags),
-                trace_metadata=dict(trace.info.trace_metadata),
-            )
-            return Trace(info=info, data=TraceData(spans=list(trace.data.spans)))
+            return Trace(info=trace.info.copy(), data=TraceData(spans=list(trace.data.spans)))
 
     def set_tag(self, trace_id: str, key: str, value: str | None) -> bool:
         with self._lock:

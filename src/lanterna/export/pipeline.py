@@ -9,19 +9,17 @@ the child starts with an empty queue and its own worker; the parent's spans stay
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 import time
 from collections import deque
 from typing import Any
 
-from lanterna import _errors
+from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
 from lanterna.export.base import ExportBatch, Exporter
 
-logger = logging.getLogger("lanterna")
 
 LINGER_SECONDS = 0.05
 DROP_WARNING_INTERVAL = 10.0
@@ -88,7 +86,7 @@ class Pipeline:
         now = time.monotonic()
         if now - self._last_drop_warning >= DROP_WARNING_INTERVAL:
             self._last_drop_warning = now
-            logger.warning(
+            _log.warning(
                 "lanterna dropped spans: the export queue is full (%d spans; %d dropped so far). "
                 "The store is too slow or unreachable; raise LANTERNA_EXPORT_QUEUE_SIZE or check "
                 "the store.", self.max_queue, self.stats.spans_dropped,
@@ -169,7 +167,7 @@ class Pipeline:
             return True
         except Exception as exc:
             self.stats.export_failures += 1
-            logger.warning("lanterna could not export a batch to %s (will retry): %s",
+            _log.warning("lanterna could not export a batch to %s (will retry): %s",
                            type(exporter).__name__, exc)
             return False
 
@@ -189,7 +187,7 @@ class Pipeline:
                 len(self._pending_retry[0].spans) if self._pending_retry else 0
             )
             self.stats.spans_dropped += lost
-            logger.warning("lanterna could not export %d spans before exit.", lost)
+            _log.warning("lanterna could not export %d spans before exit.", lost)
         self._stopping.set()
         self._wake.set()
         for exporter in self.exporters:

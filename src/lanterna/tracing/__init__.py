@@ -90,7 +90,7 @@ def context(
 ) -> Iterator[None]:
     """Metadata and tags for every trace started inside the block (inner blocks win);
     ``enabled=False`` switches tracing off inside the block only."""
-    outer = scope.get() or Scope()
+    outer = scope.get() or Scope({}, {}, None)
     merged_metadata = {**outer.metadata, **{str(k): str(v) for k, v in (metadata or {}).items()}}
     if session_id is not None:
         merged_metadata[TraceMetadataKey.SESSION] = str(session_id)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from lanterna.entities.span import LiveSpan, NoOpSpan
@@ -15,13 +14,12 @@ current_span: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
 )
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """What ``tracing.context(...)`` adds to traces created inside it (inner scopes win)."""
 
-    metadata: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    enabled: bool | None = None
+    metadata: dict[str, str]
+    tags: dict[str, str]
+    enabled: bool | None
 
 
 scope: ContextVar[Scope | None] = ContextVar("lanterna_tracing_scope", default=None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, TypeVar, overload
 
@@ -14,7 +13,7 @@ from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
-from lanterna.tracing.inputs import make_binder
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 CHUNK_EVENT = "mlflow.chunk.item.{}"
@@ -70,6 +69,10 @@ def _wrap(
     output_reducer: Callable[[list[Any]], Any] | None,
     ratio: float | None,
 ) -> Callable[..., Any]:
+    import inspect
+
+    from lanterna.tracing.inputs import make_binder
+
     span_name = name or getattr(fn, "__name__", "span")
     bind = make_binder(fn)
     base_attributes = {SpanAttributeKey.FUNCTION_NAME: getattr(fn, "__name__", span_name)}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from contextvars import Token
 from types import TracebackType
 from typing import Any
 
-from lanterna import _errors
+from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan, NoOpSpan
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace_info import TraceMetadataKey
@@ -16,7 +15,6 @@ from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
 
-logger = logging.getLogger("lanterna")
 
 
 class SpanScope:
@@ -136,7 +134,7 @@ def update_current_trace(
     """Add tags/metadata or override previews and state of the trace being recorded."""
     span = runtime.current_live_span()
     if span is None:
-        logger.warning(
+        _log.warning(
             "update_current_trace() was called outside a span, so there is no trace to update. "
             "Call it inside a @trace function or a start_span() block."
         )

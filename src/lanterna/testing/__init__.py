@@ -1,0 +1,1 @@
+"""Test helpers shipped to users: a pytest plugin and a local OpenAI-compatible server."""
