@@ -12,10 +12,9 @@ from typing import Any
 from lanterna import _log
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.trace import Trace
-from lanterna.export import setup
 from lanterna.exceptions import MlflowException
+from lanterna.export import setup
 from lanterna.tracing import runtime
-
 
 
 def resolve_trace_id(trace_id: str | None, request_id: str | None, caller: str) -> str:

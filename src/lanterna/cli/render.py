@@ -16,7 +16,8 @@ def render_tree(trace: Trace, width: int = VALUE_CHARS) -> str:
     usage = info.token_usage
     header = f"Trace {info.trace_id}  {info.state.value}  {_ms(info.execution_duration)}"
     if usage:
-        header += f"  tokens {usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out"
+        tokens_in, tokens_out = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+        header += f"  tokens {tokens_in} in / {tokens_out} out"
     lines = [header]
     children: dict[str | None, list[Span]] = {}
     known = {span.span_id for span in trace.data.spans}

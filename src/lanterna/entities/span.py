@@ -18,7 +18,6 @@ from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
 
 
-
 class SpanAttributeKey:
     """Reserved attribute keys, identical to MLflow's so exported traces load in either system."""
 

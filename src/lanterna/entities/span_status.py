@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from lanterna.exceptions import MlflowException
 
 
-class SpanStatusCode(str, Enum):
+class SpanStatusCode(StrEnum):
     UNSET = "UNSET"
     OK = "OK"
     ERROR = "ERROR"
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def coerce(cls, value: SpanStatusCode | str) -> SpanStatusCode:

@@ -133,7 +133,7 @@ class TraceInfo:
                 "type": "MLFLOW_EXPERIMENT",
                 "mlflow_experiment": {"experiment_id": self.experiment_id},
             },
-            "request_time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
+            "request_time": f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z",
             "state": self.state.value,
             "trace_metadata": dict(self.trace_metadata),
             "tags": dict(self.tags),

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TraceState(str, Enum):
+class TraceState(StrEnum):
     STATE_UNSPECIFIED = "STATE_UNSPECIFIED"
     OK = "OK"
     ERROR = "ERROR"
     IN_PROGRESS = "IN_PROGRESS"
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def coerce(cls, value: TraceState | str | None) -> TraceState:

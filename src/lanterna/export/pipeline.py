@@ -20,7 +20,6 @@ from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
 from lanterna.export.base import ExportBatch, Exporter
 
-
 LINGER_SECONDS = 0.05
 DROP_WARNING_INTERVAL = 10.0
 MAX_BACKOFF_SECONDS = 5.0

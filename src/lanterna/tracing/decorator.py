@@ -14,7 +14,6 @@ from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
 
-
 F = TypeVar("F", bound=Callable[..., Any])
 CHUNK_EVENT = "mlflow.chunk.item.{}"
 CHUNK_VALUE = "mlflow.chunk.value"
@@ -73,7 +72,7 @@ def _wrap(
 
     from lanterna.tracing.inputs import make_binder
 
-    span_name = name or getattr(fn, "__name__", "span")
+    span_name: str = name or str(getattr(fn, "__name__", "span"))
     bind = make_binder(fn)
     base_attributes = {SpanAttributeKey.FUNCTION_NAME: getattr(fn, "__name__", span_name)}
     base_attributes.update(attributes or {})
@@ -95,13 +94,14 @@ def _wrap(
             _errors.report(exc, f"starting span {span_name!r}")
             return runtime.NOOP_SPAN
 
+    wrapper: Callable[..., Any]
     if is_generator:
         wrapper = _generator_wrapper(fn, open_span, output_reducer)
     elif is_async_generator:
         wrapper = _async_generator_wrapper(fn, open_span, output_reducer)
     elif inspect.iscoroutinefunction(fn):
 
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             if not runtime.tracing_active():
                 return await fn(*args, **kwargs)
             span = open_span(args, kwargs)
@@ -116,9 +116,10 @@ def _wrap(
             _end_ok(span, result)
             return result
 
+        wrapper = async_wrapper
     else:
 
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             if not runtime.tracing_active():
                 return fn(*args, **kwargs)
             span = open_span(args, kwargs)
@@ -133,9 +134,10 @@ def _wrap(
             _end_ok(span, result)
             return result
 
+        wrapper = sync_wrapper
     functools.update_wrapper(wrapper, fn)
-    wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
-    wrapper.__lanterna_traced__ = True  # type: ignore[attr-defined]
+    wrapper.__signature__ = inspect.signature(fn)  # type: ignore[union-attr]
+    wrapper.__lanterna_traced__ = True  # type: ignore[union-attr]
     return wrapper
 
 
@@ -289,11 +291,21 @@ def _async_generator_wrapper(
                 except GeneratorExit:
                     await inner.aclose()
                     raise
+                except BaseException as thrown:
+                    token = current_span.set(span)
+                    try:
+                        item = await inner.athrow(thrown)
+                    finally:
+                        current_span.reset(token)
+                    chunks.add(item)
+                    sent = yield item
         except GeneratorExit:
             chunks.finish(reducer)
             raise
         except BaseException as exc:
-            _end_with_error(span, exc)
+            # A consumer cancelled while waiting on the stream stopped early; it's no error.
+            if type(exc).__name__ != "CancelledError":
+                _end_with_error(span, exc)
             raise
         finally:
             chunks.finish(reducer)

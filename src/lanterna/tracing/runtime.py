@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lanterna import _errors
+from lanterna.entities._values import snapshot
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan, NoOpSpan
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
-from lanterna.entities._values import snapshot
 from lanterna.settings import setting
 from lanterna.tracing import ids
 from lanterna.tracing.context import current_span, scope

@@ -1,0 +1,29 @@
+"""Ids follow SPEC §2 and survive random.seed() in user code (issue 3, acceptance 6)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import lanterna
+from lanterna.testing.pytest_plugin import TracesRecorded
+
+
+def test_id_formats(traces: TracesRecorded) -> None:
+    with lanterna.start_span("root") as root, lanterna.start_span("child") as child:
+        pass
+    assert re.fullmatch(r"tr-[0-9a-f]{32}", root.trace_id)
+    assert re.fullmatch(r"[0-9a-f]{16}", root.span_id)
+    assert child.parent_id == root.span_id and child.trace_id == root.trace_id
+    assert child.request_id == child.trace_id
+
+
+def test_ids_stay_unique_after_user_seeds_random(traces: TracesRecorded) -> None:
+    ids = set()
+    for _ in range(50):
+        random.seed(0)
+        with lanterna.start_span("s") as span:
+            pass
+        ids.add((span.trace_id, span.span_id))
+    assert len(ids) == 50
+    assert len({t for t, _ in ids}) == 50
