@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs lanterna with every extra and the test tools, then runs lint, types and the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --quiet --disable-pip-version-check -e '.[all,test]'
+python3 -m ruff check src tests benchmarks
+python3 -m mypy
+python3 -m pytest -q "$@"
