@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from conftest import run_python
-
 from lanterna.entities import Trace
 
 HERE = Path(__file__).parent

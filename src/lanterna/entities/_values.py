@@ -16,13 +16,22 @@ MAX_DEPTH = 64
 _MAX_INT_BITS = 13_000
 
 
+# Ints are atoms on the hot path; the rare int too long for JSON is caught when encoding.
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def snapshot(value: Any) -> Any:
     """A deep, JSON-able copy of ``value``; later mutation of the original changes nothing."""
     cls = type(value)
-    if cls is str or cls is float or cls is bool or value is None:
+    if cls in _ATOMS:
         return value
-    if cls is int:
-        return value if value.bit_length() < _MAX_INT_BITS else _describe_int(value)
+    if cls is dict:  # the most common input: a flat dict of text and numbers
+        atoms = _ATOMS
+        for key, item in value.items():
+            if type(key) is not str or type(item) not in atoms:
+                break
+        else:
+            return value.copy()
     try:
         return _snap(value, 0, set())
     except Exception:  # RecursionError, MemoryError-adjacent oddities, hostile objects
@@ -30,24 +39,35 @@ def snapshot(value: Any) -> Any:
 
 
 def _snap(value: Any, depth: int, path: set[int]) -> Any:
+    """Copies containers, inlining the common case of atoms inside them (this is hot)."""
     cls = type(value)
-    if cls is str or cls is float or cls is bool or value is None:
+    if cls in _ATOMS:
         return value
-    if cls is int:
-        return value if value.bit_length() < _MAX_INT_BITS else _describe_int(value)
-    if depth >= MAX_DEPTH:
-        return "<nested too deeply>"
     if cls is dict or cls is list or cls is tuple:
+        if depth >= MAX_DEPTH:
+            return "<nested too deeply>"
         marker = id(value)
         if marker in path:
             return "<circular reference>"
         path.add(marker)
-        try:
-            if cls is dict:
-                return {_key(k): _snap(v, depth + 1, path) for k, v in value.items()}
-            return [_snap(v, depth + 1, path) for v in value]
-        finally:
-            path.discard(marker)
+        depth += 1
+        atoms = _ATOMS
+        if cls is dict:
+            copied: Any = {
+                (k if type(k) is str else _key(k)): (
+                    v if type(v) in atoms else _snap(v, depth, path)
+                )
+                for k, v in value.items()
+            }
+        else:
+            copied = [v if type(v) in atoms else _snap(v, depth, path) for v in value]
+        path.discard(marker)
+        return copied
+    return _snap_object(value, depth, path)
+
+
+def _snap_object(value: Any, depth: int, path: set[int]) -> Any:
+    cls = type(value)
     if isinstance(value, str):
         return value[:]  # str subclasses such as str-valued enums become plain text
     if isinstance(value, bool):
@@ -58,6 +78,8 @@ def _snap(value: Any, depth: int, path: set[int]) -> Any:
         return float(value)
     if isinstance(value, (dict, list, tuple)):
         return _snap(dict(value) if isinstance(value, dict) else list(value), depth, path)
+    if depth >= MAX_DEPTH:
+        return "<nested too deeply>"
     own = getattr(cls, "__lanterna_snapshot__", None)
     if own is not None:
         return _snap(own(value), depth + 1, path)
@@ -74,13 +96,12 @@ def _snap(value: Any, depth: int, path: set[int]) -> Any:
         if marker in path:
             return "<circular reference>"
         path.add(marker)
-        try:
-            return {
-                f.name: _snap(getattr(value, f.name, None), depth + 1, path)
-                for f in dataclasses.fields(value)
-            }
-        finally:
-            path.discard(marker)
+        fields = {
+            f.name: _snap(getattr(value, f.name, None), depth + 1, path)
+            for f in dataclasses.fields(value)
+        }
+        path.discard(marker)
+        return fields
     return safe_text(value)
 
 
@@ -117,7 +138,21 @@ def encode_attribute(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, default=safe_text)
     except (ValueError, TypeError, RecursionError):
+        pass
+    try:  # an int too long to print: describe such ints and keep the rest
+        return json.dumps(_without_huge_ints(value), ensure_ascii=False, default=safe_text)
+    except (ValueError, TypeError, RecursionError):
         return json.dumps(safe_text(value), ensure_ascii=False)
+
+
+def _without_huge_ints(value: Any) -> Any:
+    if type(value) is int and value.bit_length() >= _MAX_INT_BITS:
+        return _describe_int(value)
+    if type(value) is dict:
+        return {k: _without_huge_ints(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_without_huge_ints(v) for v in value]
+    return value
 
 
 def decode_attribute(raw: Any) -> Any:

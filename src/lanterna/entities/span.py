@@ -342,11 +342,20 @@ class LiveSpan(Span):
         return self._end_ns is not None
 
     def to_immutable_span(self) -> Span:
+        """A frozen copy (the export thread calls this once per span, so it is spelled out)."""
         span = Span.__new__(Span)
-        for name in Span.__slots__:
-            setattr(span, name, getattr(self, name))
-        span._events = list(self._events)
-        span._attributes = dict(self._attributes)
+        span._trace_id = self._trace_id
+        span._span_id = self._span_id
+        span._parent_id = self._parent_id
+        span._name = self._name
+        span._span_type = self._span_type
+        span._start_ns = self._start_ns
+        span._end_ns = self._end_ns
+        span._status = self._status
+        span._inputs = self._inputs
+        span._outputs = self._outputs
+        span._attributes = self._attributes.copy()
+        span._events = self._events.copy()
         return span
 
     def __getstate__(self) -> dict[str, Any]:

@@ -43,11 +43,13 @@ def finished_trace(trace: LiveTrace, root: Span) -> Trace:
 
 
 def finished_info(trace: LiveTrace, root: Span, spans: list[Span]) -> TraceInfo:
-    metadata = {TraceMetadataKey.SCHEMA_VERSION: "3"}
-    metadata[TraceMetadataKey.INPUTS] = _truncate(encode_attribute(root.inputs), METADATA_IO_CHARS)
-    metadata[TraceMetadataKey.OUTPUTS] = _truncate(
-        encode_attribute(root.outputs), METADATA_IO_CHARS
-    )
+    inputs_json = encode_attribute(root.inputs)
+    outputs_json = encode_attribute(root.outputs)
+    metadata = {
+        TraceMetadataKey.SCHEMA_VERSION: "3",
+        TraceMetadataKey.INPUTS: _truncate(inputs_json, METADATA_IO_CHARS),
+        TraceMetadataKey.OUTPUTS: _truncate(outputs_json, METADATA_IO_CHARS),
+    }
     usage = sum_token_usage(spans)
     if usage is not None:
         import json
@@ -67,8 +69,8 @@ def finished_info(trace: LiveTrace, root: Span, spans: list[Span]) -> TraceInfo:
         experiment_id=trace.experiment_id,
         request_time=root.start_time_ns // 1_000_000,
         state=state,
-        request_preview=trace.request_preview or request_preview(root.inputs),
-        response_preview=trace.response_preview or response_preview(root.outputs),
+        request_preview=trace.request_preview or request_preview(root.inputs, inputs_json),
+        response_preview=trace.response_preview or response_preview(root.outputs, outputs_json),
         client_request_id=trace.client_request_id,
         execution_duration=(end_ns - root.start_time_ns) // 1_000_000,
         trace_metadata=metadata,
@@ -100,24 +102,24 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def request_preview(inputs: Any) -> str | None:
+def request_preview(inputs: Any, as_json: str | None = None) -> str | None:
     """The last user message when the inputs look like a chat, else the inputs as JSON."""
     if inputs is None:
         return None
     message = _last_message(inputs, roles=("user",))
-    text = message if message is not None else encode_attribute(inputs)
-    return _truncate(text, PREVIEW_CHARS)
+    if message is None:
+        message = as_json if as_json is not None else encode_attribute(inputs)
+    return _truncate(message, PREVIEW_CHARS)
 
 
-def response_preview(outputs: Any) -> str | None:
+def response_preview(outputs: Any, as_json: str | None = None) -> str | None:
     """The assistant's answer when the outputs look like a chat response, else JSON."""
     if outputs is None:
         return None
-    message = _last_message(outputs, roles=("assistant",))
-    if isinstance(outputs, str):
-        message = outputs
-    text = message if message is not None else encode_attribute(outputs)
-    return _truncate(text, PREVIEW_CHARS)
+    message = outputs if isinstance(outputs, str) else _last_message(outputs, ("assistant",))
+    if message is None:
+        message = as_json if as_json is not None else encode_attribute(outputs)
+    return _truncate(message, PREVIEW_CHARS)
 
 
 def _last_message(payload: Any, roles: tuple[str, ...]) -> str | None:
