@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+
 from lanterna.entities.span import LiveSpan
 from lanterna.export import setup
-from lanterna.tracing import runtime
+from lanterna.tracing import reaper, runtime
 
 
 def _first_put(span: LiveSpan) -> None:
     pipeline = setup.pipeline()
     runtime.sink = pipeline.put
+    # Registered after the pipeline's own exit hook, so it runs first (atexit is LIFO): traces
+    # still open are ended as ERROR and then exported with everything else.
+    atexit.register(reaper.end_all_open_traces)
     pipeline.put(span)
 
 

@@ -18,6 +18,7 @@ class LiveTrace:
     __slots__ = (
         "trace_id", "root", "experiment_id", "tags", "metadata", "state", "client_request_id",
         "request_preview", "response_preview", "open", "finished", "announced", "ended",
+        "destination",
     )
 
     def __init__(self, trace_id: str, experiment_id: str) -> None:
@@ -34,6 +35,8 @@ class LiveTrace:
         self.finished: list[Span] = []
         self.announced = False
         self.ended = False
+        # The tracking URI this trace goes to when it is not the process-wide one (a Client's).
+        self.destination: str | None = None
 
     def __repr__(self) -> str:
         return f"LiveTrace({self.trace_id!r}, open={len(self.open)}, ended={self.ended})"

@@ -99,12 +99,23 @@ def start_span(
         if current_scope is not None:
             trace.metadata.update(current_scope.metadata)
             trace.tags.update(current_scope.tags)
-        parent_id = None
-    elif parent.__class__ is NoOpSpan:
+        return new_span(trace, None, name, span_type, inputs, attributes, start_time_ns)
+    if parent.__class__ is NoOpSpan:
         return NOOP_SPAN
-    else:
-        trace = parent._trace  # type: ignore[union-attr]
-        parent_id = parent.span_id
+    return new_span(parent._trace, parent.span_id, name, span_type,  # type: ignore[union-attr]
+                    inputs, attributes, start_time_ns)
+
+
+def new_span(
+    trace: LiveTrace,
+    parent_id: str | None,
+    name: str,
+    span_type: str,
+    inputs: Any,
+    attributes: dict[str, Any] | None,
+    start_time_ns: int | None,
+) -> LiveSpan:
+    """A live span of ``trace``; the trace's root when ``parent_id`` is None."""
     span = LiveSpan.__new__(LiveSpan)
     span._trace = trace
     span._trace_id = trace.trace_id
