@@ -14,7 +14,8 @@ from lanterna.testing.pytest_plugin import TracesRecorded
 
 HEAVY = ("sqlalchemy", "alembic", "psycopg", "pandas", "numpy", "openai", "httpx",
          "opentelemetry.sdk", "starlette", "fastapi", "uvicorn", "concurrent.futures.thread",
-         "inspect", "dataclasses", "logging", "json", "lanterna.store", "lanterna.client",
+         "inspect", "dataclasses", "logging", "json", "typing", "re", "lanterna.store",
+         "lanterna.client",
          "lanterna.integrations")
 
 

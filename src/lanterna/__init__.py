@@ -6,8 +6,6 @@ unchanged. Heavy parts (the client, the store, OpenAI auto-tracing) load on firs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from lanterna import _wiring, entities, tracing
 from lanterna._traces import (
     delete_trace_tag,
@@ -26,7 +24,10 @@ from lanterna.tracing.fluent import (
     update_current_trace,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from lanterna.client import Client
 
 __version__ = "0.1.0"

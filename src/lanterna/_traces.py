@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any
 
 from lanterna import _log
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -15,6 +14,10 @@ from lanterna.entities.trace import Trace
 from lanterna.exceptions import MlflowException
 from lanterna.export import setup
 from lanterna.tracing import runtime
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def resolve_trace_id(trace_id: str | None, request_id: str | None, caller: str) -> str:

@@ -16,7 +16,7 @@ from lanterna import _log
 from lanterna._traces import resolve_trace_id
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan, NoOpSpan
-from lanterna.entities.span_status import SpanStatus, SpanStatusCode
+from lanterna.entities.span_status import SpanStatus
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace import Trace
 from lanterna.exceptions import MlflowException, TraceNotFoundError

@@ -6,15 +6,23 @@ A test checks that each one is documented in the README.
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-class Setting(NamedTuple):
-    name: str
-    env: str
-    default: Any
-    kind: type
-    doc: str
+class Setting:
+    """One setting: its name, environment variable, default, type and meaning."""
+
+    __slots__ = ("name", "env", "default", "kind", "doc")
+
+    def __init__(self, name: str, env: str, default: Any, kind: type, doc: str) -> None:
+        self.name = name
+        self.env = env
+        self.default = default
+        self.kind = kind
+        self.doc = doc
 
     def read(self) -> Any:
         raw = os.environ.get(self.env)

@@ -9,7 +9,11 @@ off the caller's thread, in ``encode_attribute``.
 from __future__ import annotations
 
 import math
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 MAX_DEPTH = 64
 # CPython refuses to print ints with more than 4,300 digits; stay well below that.

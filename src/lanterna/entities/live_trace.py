@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lanterna.entities.span import LiveSpan, Span
-
 
 class LiveTrace:
     """Shared by every live span of one trace; filled on the caller's thread, read on export.

@@ -7,15 +7,17 @@ as a dict or exported, so the hot path only fills slots.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
-
 from lanterna import _log
 from lanterna.entities._values import decode_attribute, encode_attribute, snapshot
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, ClassVar
 
 
 class SpanAttributeKey:

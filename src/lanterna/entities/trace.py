@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from lanterna.entities._values import encode_attribute
 from lanterna.entities.span import Span
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.exceptions import MlflowException
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from typing import Any
 
 
 class TraceData:
@@ -113,6 +115,8 @@ class Trace:
 
         ``name`` is an exact name or a compiled regex (matched with ``search``).
         """
+        import re
+
         if span_type is not None and not isinstance(span_type, str):
             raise MlflowException(
                 f"span_type must be a string such as SpanType.LLM, got {type(span_type).__name__}."

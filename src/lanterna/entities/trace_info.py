@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lanterna.entities.trace_state import TraceState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class TraceMetadataKey:

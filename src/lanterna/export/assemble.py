@@ -5,8 +5,6 @@ Runs on the export thread, so none of this costs the caller anything.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lanterna.entities._values import encode_attribute
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import Span, SpanAttributeKey
@@ -14,6 +12,11 @@ from lanterna.entities.span_status import SpanStatusCode
 from lanterna.entities.trace import Trace, TraceData
 from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey, TraceTagKey
 from lanterna.entities.trace_state import TraceState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 PREVIEW_CHARS = 1000
 METADATA_IO_CHARS = 250

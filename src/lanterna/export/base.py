@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
 
 class ExportBatch:
@@ -28,9 +30,11 @@ class ExportBatch:
         return bool(self.started or self.spans or self.finished)
 
 
-class Exporter(Protocol):
-    def export(self, batch: ExportBatch) -> None:
-        """Deliver a batch; raise to have the pipeline retry it with back-off."""
+if TYPE_CHECKING:  # a protocol for the type checker only; nothing imports typing at run time
 
-    def shutdown(self) -> None:
-        """Release resources; called once at exit after the last batch."""
+    class Exporter(Protocol):
+        def export(self, batch: ExportBatch) -> None:
+            """Deliver a batch; raise to have the pipeline retry it with back-off."""
+
+        def shutdown(self) -> None:
+            """Release resources; called once at exit after the last batch."""

@@ -13,30 +13,37 @@ import os
 import threading
 import time
 from collections import deque
-from typing import Any
 
 from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
-from lanterna.export.base import ExportBatch, Exporter
+from lanterna.export.base import ExportBatch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lanterna.export.base import Exporter
+
 
 LINGER_SECONDS = 0.05
 DROP_WARNING_INTERVAL = 10.0
-MAX_BACKOFF_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 2.0
 
 
 class Stats:
     """Counters readable through ``lanterna.tracing.export_stats()``."""
 
     __slots__ = ("spans_exported", "traces_exported", "spans_dropped", "batches_retried",
-                 "export_failures")
+                 "export_failures", "spans_rejected")
 
     def __init__(self) -> None:
         self.spans_exported = 0
         self.traces_exported = 0
-        self.spans_dropped = 0
+        self.spans_dropped = 0  # queue full, or still unexported at exit
         self.batches_retried = 0
-        self.export_failures = 0
+        self.export_failures = 0  # failed attempts (each is retried)
+        self.spans_rejected = 0  # refused by the store for their content (logged)
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -47,11 +54,25 @@ class Pipeline:
         self.exporters = list(exporters)
         self.max_queue = max_queue
         self.batch_size = batch_size
-        self.stats = Stats()
         self._reset_runtime_state()
-        os.register_at_fork(after_in_child=self._reset_runtime_state)
+        os.register_at_fork(after_in_child=self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child exports its own spans only, counted from zero, and flushes them when
+        it exits: at interpreter exit (atexit) or, for a multiprocessing child that leaves with
+        ``os._exit``, through multiprocessing's own exit hook."""
+        self._reset_runtime_state()
+        import sys
+
+        mp_util = sys.modules.get("multiprocessing.util")
+        if mp_util is not None:
+            try:
+                mp_util.Finalize(self, Pipeline.shutdown, args=(self,), exitpriority=10)
+            except Exception as exc:
+                _errors.report(exc, "fork setup")
 
     def _reset_runtime_state(self) -> None:
+        self.stats = Stats()
         self._queue: deque[LiveSpan] = deque()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -59,6 +80,8 @@ class Pipeline:
         self._sleeping = True
         self._thread: threading.Thread | None = None
         self._last_drop_warning = 0.0
+        self._last_failure_warning = 0.0
+        self._failing_since: float | None = None
         self._pending_retry: tuple[ExportBatch, list[Exporter]] | None = None
 
     # -- caller's thread ------------------------------------------------------------------
@@ -109,7 +132,10 @@ class Pipeline:
 
     def drain(self, deadline: float | None = None) -> bool:
         """Export everything queued so far; True when nothing is left."""
-        with self._drain_lock:
+        wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._drain_lock.acquire(timeout=wait):
+            return False  # the worker holds it, retrying a store that is down
+        try:
             while True:
                 if self._pending_retry is not None:
                     if not self._deliver(*self._pending_retry, deadline):
@@ -120,6 +146,8 @@ class Pipeline:
                     return True
                 if not self._deliver(batch, list(self.exporters), deadline):
                     return False
+        finally:
+            self._drain_lock.release()
 
     def _take_batch(self) -> ExportBatch:
         batch = ExportBatch()
@@ -156,6 +184,10 @@ class Pipeline:
                 return False
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         self._pending_retry = None
+        if self._failing_since is not None:
+            _log.warning("lanterna export recovered after %.1f s of failures.",
+                         time.monotonic() - self._failing_since)
+            self._failing_since = None
         self.stats.spans_exported += len(batch.spans)
         self.stats.traces_exported += len(batch.finished)
         return True
@@ -166,8 +198,16 @@ class Pipeline:
             return True
         except Exception as exc:
             self.stats.export_failures += 1
-            _log.warning("lanterna could not export a batch to %s (will retry): %s",
-                           type(exporter).__name__, exc)
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            if now - self._last_failure_warning >= DROP_WARNING_INTERVAL:
+                self._last_failure_warning = now
+                _log.warning(
+                    "lanterna could not export a batch to %s (retrying with back-off; spans "
+                    "wait in the queue, up to LANTERNA_EXPORT_QUEUE_SIZE): %s",
+                    type(exporter).__name__, exc,
+                )
             return False
 
     # -- lifecycle ---------------------------------------------------------------------------

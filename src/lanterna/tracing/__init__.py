@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any
 
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.tracing import runtime
 from lanterna.tracing import threads as _threads  # noqa: F401  (installs on first span)
 from lanterna.tracing.context import Scope, scope
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import TracebackType
+    from typing import Any
+
 
 __all__ = [
     "configure",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, NamedTuple
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lanterna.entities.span import LiveSpan, NoOpSpan
 
@@ -14,12 +14,17 @@ current_span: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
 )
 
 
-class Scope(NamedTuple):
+class Scope:
     """What ``tracing.context(...)`` adds to traces created inside it (inner scopes win)."""
 
-    metadata: dict[str, str]
-    tags: dict[str, str]
-    enabled: bool | None
+    __slots__ = ("metadata", "tags", "enabled")
+
+    def __init__(
+        self, metadata: dict[str, str], tags: dict[str, str], enabled: bool | None
+    ) -> None:
+        self.metadata = metadata
+        self.tags = tags
+        self.enabled = enabled
 
 
 scope: ContextVar[Scope | None] = ContextVar("lanterna_tracing_scope", default=None)

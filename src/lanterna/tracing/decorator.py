@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, TypeVar, overload
 
 from lanterna import _errors
 from lanterna.entities.span import LiveSpan, NoOpSpan, SpanAttributeKey
@@ -14,7 +12,18 @@ from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Generator
+    from typing import Any, TypeVar, overload
+
+    F = TypeVar("F", bound=Callable[..., Any])
+else:  # typing stays unimported at run time; the last definition below is the real one
+
+    def overload(func: object) -> object:
+        return func
+
+
 CHUNK_EVENT = "mlflow.chunk.item.{}"
 CHUNK_VALUE = "mlflow.chunk.value"
 
@@ -22,7 +31,7 @@ CHUNK_VALUE = "mlflow.chunk.value"
 @overload
 def trace(func: F) -> F: ...
 @overload
-def trace(
+def trace(  # noqa: F811
     func: None = None,
     *,
     name: str | None = None,
@@ -34,7 +43,7 @@ def trace(
 ) -> Callable[[F], F]: ...
 
 
-def trace(
+def trace(  # noqa: F811
     func: Any = None,
     *,
     name: str | None = None,

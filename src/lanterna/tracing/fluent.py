@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from contextvars import Token
-from types import TracebackType
-from typing import Any
 
 from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan, NoOpSpan
@@ -14,6 +12,11 @@ from lanterna.entities.trace_state import TraceState
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any
 
 
 class SpanScope:

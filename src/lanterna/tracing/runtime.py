@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from lanterna import _errors
 from lanterna.entities._values import snapshot
@@ -21,12 +19,19 @@ from lanterna.settings import setting
 from lanterna.tracing import ids
 from lanterna.tracing.context import current_span, scope
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+
 _time_ns = time.time_ns
 _UNSET_STATUS = SpanStatus(SpanStatusCode.UNSET)
 
 NOOP_SPAN = NoOpSpan()
 
-SpanProcessor = Callable[[LiveSpan], None]
+if TYPE_CHECKING:
+    SpanProcessor = Callable[[LiveSpan], None]
 
 
 class Config:

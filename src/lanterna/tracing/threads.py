@@ -9,11 +9,15 @@ starts, which keeps ``import lanterna`` from loading ``concurrent.futures``. Swi
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
-from typing import Any
 
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 
 _installed = False
 
