@@ -13,11 +13,16 @@ class LiveTrace:
     exporter has taken in so far.
     """
 
-    __slots__ = (
-        "trace_id", "root", "experiment_id", "tags", "metadata", "state", "client_request_id",
-        "request_preview", "response_preview", "open", "finished", "announced", "ended",
-        "destination",
-    )
+    # No __slots__: the rarely set fields live as class-level defaults, so starting a trace
+    # (on the caller's thread, once per trace) assigns only what every trace needs.
+    state: str | None = None
+    client_request_id: str | None = None
+    request_preview: str | None = None
+    response_preview: str | None = None
+    announced = False
+    ended = False
+    # The tracking URI this trace goes to when it is not the process-wide one (a Client's).
+    destination: str | None = None
 
     def __init__(self, trace_id: str, experiment_id: str) -> None:
         self.trace_id = trace_id
@@ -25,16 +30,8 @@ class LiveTrace:
         self.experiment_id = experiment_id
         self.tags: dict[str, str] = {}
         self.metadata: dict[str, str] = {}
-        self.state: str | None = None
-        self.client_request_id: str | None = None
-        self.request_preview: str | None = None
-        self.response_preview: str | None = None
         self.open: dict[str, LiveSpan] = {}
         self.finished: list[Span] = []
-        self.announced = False
-        self.ended = False
-        # The tracking URI this trace goes to when it is not the process-wide one (a Client's).
-        self.destination: str | None = None
 
     def __repr__(self) -> str:
         return f"LiveTrace({self.trace_id!r}, open={len(self.open)}, ended={self.ended})"

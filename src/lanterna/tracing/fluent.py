@@ -33,14 +33,17 @@ class SpanScope:
         self._token: Token[LiveSpan | NoOpSpan | None] | None = None
 
     def __enter__(self) -> LiveSpan | NoOpSpan:
-        if runtime.tracing_active():
-            try:
-                self._span = runtime.start_span(
-                    self._name, self._span_type, current_span.get(), None, self._attributes
-                )
-            except Exception as exc:
-                _errors.report(exc, f"starting span {self._name!r}")
-            self._token = current_span.set(self._span)
+        config = runtime.config
+        if config.enabled:
+            outer = runtime.scope.get()
+            if outer is None or outer.enabled is not False:
+                try:
+                    self._span = runtime.start_span(
+                        self._name, self._span_type, current_span.get(), None, self._attributes
+                    )
+                except Exception as exc:
+                    _errors.report(exc, f"starting span {self._name!r}")
+                self._token = current_span.set(self._span)
         return self._span
 
     def __exit__(
