@@ -11,7 +11,7 @@ from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.entities.trace_state import TraceState
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
-from lanterna.tracing.context import current_span
+from lanterna.tracing.context import current_span, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class SpanScope:
     def __enter__(self) -> LiveSpan | NoOpSpan:
         config = runtime.config
         if config.enabled:
-            outer = runtime.scope.get()
+            outer = scope.get()
             if outer is None or outer.enabled is not False:
                 try:
                     self._span = runtime.start_span(
