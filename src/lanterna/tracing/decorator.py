@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 
 from lanterna import _errors
+from lanterna.entities._values import snapshot
 from lanterna.entities.span import LiveSpan, NoOpSpan, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
-from lanterna.tracing.context import current_span
+from lanterna.tracing.context import current_span, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,12 +94,20 @@ def _wrap(
             f"{span_name!r} is not a generator. Remove output_reducer."
         )
 
+    # The decorator's attributes are the same on every call: snapshot them once, copy per call.
+    base_snapshot = {str(k): snapshot(v) for k, v in base_attributes.items()}
+    plain = not any(key.startswith("mlflow.span") and key != SpanAttributeKey.FUNCTION_NAME
+                    for key in base_snapshot)
+
     def open_span(args: tuple[Any, ...], kwargs: dict[str, Any]) -> LiveSpan | NoOpSpan:
         try:
-            return runtime.start_span(
+            span = runtime.start_span(
                 span_name, span_type, current_span.get(), bind(args, kwargs),
-                base_attributes, None, ratio,
+                None if plain else base_attributes, None, ratio,
             )
+            if plain and span.__class__ is LiveSpan:
+                span._attributes = base_snapshot.copy()  # type: ignore[union-attr]
+            return span
         except Exception as exc:
             _errors.report(exc, f"starting span {span_name!r}")
             return runtime.NOOP_SPAN
@@ -111,7 +120,7 @@ def _wrap(
     elif inspect.iscoroutinefunction(fn):
 
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not runtime.tracing_active():
+            if not _active():
                 return await fn(*args, **kwargs)
             span = open_span(args, kwargs)
             token = current_span.set(span)
@@ -129,7 +138,7 @@ def _wrap(
     else:
 
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not runtime.tracing_active():
+            if not _active():
                 return fn(*args, **kwargs)
             span = open_span(args, kwargs)
             token = current_span.set(span)
@@ -148,6 +157,14 @@ def _wrap(
     wrapper.__signature__ = inspect.signature(fn)  # type: ignore[union-attr]
     wrapper.__lanterna_traced__ = True  # type: ignore[union-attr]
     return wrapper
+
+
+def _active() -> bool:
+    """``runtime.tracing_active`` spelled out, as it runs on every traced call."""
+    if not runtime.config.enabled:
+        return False
+    outer = scope.get()
+    return outer is None or outer.enabled is not False
 
 
 def _end_ok(span: LiveSpan | NoOpSpan, result: Any) -> None:
