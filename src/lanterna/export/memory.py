@@ -1,4 +1,8 @@
-"""Keeps recently finished traces in process, so ``get_trace`` works with no store at all."""
+"""Keeps recently finished traces in process, so ``get_trace`` answers at once.
+
+It is a cache in front of the store, bounded both in traces and in spans so that huge traces
+cannot make it hold unbounded memory; what it drops is still in the store.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,26 @@ from lanterna.export.base import ExportBatch
 
 
 class InMemoryExporter:
-    """The last ``capacity`` finished traces, newest last. Thread-safe."""
+    """The last ``capacity`` finished traces holding at most ``max_spans`` spans, newest last.
+    Thread-safe."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, max_spans: int = 200_000) -> None:
         self.capacity = capacity
+        self.max_spans = max_spans
         self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._spans = 0
         self._lock = threading.Lock()
 
     def export(self, batch: ExportBatch) -> None:
         with self._lock:
             for trace in batch.finished:
+                if len(trace.data.spans) > self.max_spans:
+                    continue  # too big to cache; get_trace reads it from the store
+                previous = self._traces.pop(trace.trace_id, None)
+                if previous is not None:
+                    self._spans -= len(previous.data.spans)
                 self._traces[trace.trace_id] = trace
-                self._traces.move_to_end(trace.trace_id)
+                self._spans += len(trace.data.spans)
             finished_now = {t.trace_id for t in batch.finished}
             for span in batch.spans:  # spans that ended after their root was exported
                 if span.trace_id in finished_now:
@@ -32,8 +44,10 @@ class InMemoryExporter:
                 ):
                     known.data.spans.append(span)
                     known.data.spans.sort(key=lambda s: s.start_time_ns)
-            while len(self._traces) > self.capacity:
-                self._traces.popitem(last=False)
+                    self._spans += 1
+            while len(self._traces) > self.capacity or self._spans > self.max_spans:
+                _, dropped = self._traces.popitem(last=False)
+                self._spans -= len(dropped.data.spans)
 
     def get(self, trace_id: str) -> Trace | None:
         """A copy of the trace: callers may change it without touching what is kept."""
@@ -60,11 +74,18 @@ class InMemoryExporter:
 
     def delete(self, trace_ids: set[str]) -> int:
         with self._lock:
-            return sum(self._traces.pop(t, None) is not None for t in trace_ids)
+            deleted = 0
+            for trace_id in trace_ids:
+                trace = self._traces.pop(trace_id, None)
+                if trace is not None:
+                    self._spans -= len(trace.data.spans)
+                    deleted += 1
+            return deleted
 
     def clear(self) -> None:
         with self._lock:
             self._traces.clear()
+            self._spans = 0
 
     def shutdown(self) -> None:
         return None

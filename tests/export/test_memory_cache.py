@@ -1,0 +1,36 @@
+"""The in-process cache of recent traces stays bounded, in traces and in spans."""
+
+from __future__ import annotations
+
+from lanterna.entities import Span, Trace, TraceData, TraceInfo
+from lanterna.export.base import ExportBatch
+from lanterna.export.memory import InMemoryExporter
+
+
+def make_trace(index: int, spans: int) -> Trace:
+    data = [
+        Span.from_dict({"trace_id": "", "span_id": f"{i:016x}", "name": "s",
+                        "start_time_unix_nano": i, "end_time_unix_nano": i + 1,
+                        "attributes": {"mlflow.traceRequestId": f'"tr-{index:032x}"'}})
+        for i in range(spans)
+    ]
+    return Trace(TraceInfo(trace_id=f"tr-{index:032x}"), TraceData(data))
+
+
+def export(cache: InMemoryExporter, *traces: Trace) -> None:
+    batch = ExportBatch()
+    batch.finished.extend(traces)
+    cache.export(batch)
+
+
+def test_bounded_by_traces_and_spans() -> None:
+    cache = InMemoryExporter(capacity=3, max_spans=10)
+    export(cache, *(make_trace(i, 2) for i in range(4)))
+    assert [t.trace_id for t in cache.traces()] == [f"tr-{i:032x}" for i in (1, 2, 3)]
+    export(cache, make_trace(9, 8))  # 6 + 8 > 10: the oldest go until it fits
+    assert [t.trace_id for t in cache.traces()] == [f"tr-{3:032x}", f"tr-{9:032x}"]
+    export(cache, make_trace(10, 11))  # bigger than the cache: not kept at all
+    assert cache.get(f"tr-{10:032x}") is None
+    assert cache.delete({f"tr-{9:032x}"}) == 1
+    export(cache, make_trace(11, 8))
+    assert [t.trace_id for t in cache.traces()] == [f"tr-{3:032x}", f"tr-{11:032x}"]
