@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_python
 
 import lanterna
+from conftest import run_python
 from lanterna import Client, MlflowClient
 from lanterna.exceptions import MlflowException, TraceNotFoundError
 from lanterna.testing.pytest_plugin import TracesRecorded

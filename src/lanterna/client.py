@@ -24,6 +24,7 @@ from lanterna.export import setup
 from lanterna.tracing import reaper, runtime
 
 _DEFAULT_PAGE = 100
+_warned: set[str] = set()
 
 
 class PagedList(list[Trace]):
@@ -39,11 +40,19 @@ class Client:
     (default: the tracking URI in force)."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
-        self._tracking_uri = tracking_uri
+        self._tracking_uri: str | None = None
         if tracking_uri is not None:
             from lanterna.store import uri
 
-            self._tracking_uri = uri.resolve(tracking_uri)
+            if uri.supported(str(tracking_uri)):
+                self._tracking_uri = str(tracking_uri)
+            elif str(tracking_uri) not in _warned:  # once per URI; traces go where others go
+                _warned.add(str(tracking_uri))
+                _log.warning(
+                    "Tracking URI %r: lanterna cannot store traces there. Supported: %s. "
+                    "This client uses the tracking URI in force (%s).",
+                    str(tracking_uri), uri.SUPPORTED, uri.get_tracking_uri(),
+                )
         self._lock = threading.Lock()
 
     @property

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_python
 
+from conftest import run_python
 from lanterna.entities import Span, Trace
 
 HERE = Path(__file__).parent

@@ -142,6 +142,8 @@ def _last_message(payload: Any, roles: tuple[str, ...]) -> str | None:
             messages = [m for m in payload["output"] if isinstance(m, dict)]
         elif isinstance(payload.get("input"), list):
             messages = payload["input"]
+        elif isinstance(payload.get("input"), str) and "user" in roles:  # Responses API
+            return str(payload["input"])
     elif isinstance(payload, list) and payload and all(isinstance(m, dict) for m in payload):
         messages = payload
     if not messages:

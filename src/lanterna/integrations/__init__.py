@@ -1,0 +1,1 @@
+"""Optional integrations with other libraries; each loads its library only when used."""
