@@ -27,7 +27,7 @@ def test_demo_prints_the_trace_tree_and_stores_it(tmp_path: Path) -> None:
     assert "retrieve  [RETRIEVER]  OK" in out
     assert "lookup_weather  [TOOL]  ERROR" in out
     assert "! LookupError: no weather station in Atlantis" in out
-    assert "[CHAT_MODEL]  OK" in out
+    assert "Completions  [CHAT_MODEL]  OK" in out  # a real openai client call, auto-traced
     header = next(line for line in out.splitlines() if line.startswith("Trace tr-"))
     assert "  OK  " in header and " in / " in header  # state and summed token usage
     assert (tmp_path / "lanterna.db").exists()

@@ -10,6 +10,8 @@ from lanterna.cli.render import render_tree
 from lanterna.entities import Document, SpanType
 from lanterna.entities.span import SpanAttributeKey
 
+LLM_CLIENT: list[Any] = []  # the openai client, while the demo runs
+
 KNOWLEDGE = {
     "lanterna": "lanterna records every LLM call, tool and retrieval of your app as a trace.",
     "tracing": "A trace is a tree of spans: each span is one step with inputs and outputs.",
@@ -35,14 +37,28 @@ def lookup_weather(city: str) -> dict[str, Any]:
     return {"city": city, "forecast": "clear", "celsius": 21}
 
 
-def call_llm(question: str, documents: list[Document]) -> str:
-    """A stand-in LLM call recorded the way auto-tracing records one."""
+def call_llm(question: str, documents: list[Document], llm: Any) -> str:
+    """A real ``openai`` client call (to a local OpenAI-compatible server), auto-traced."""
+    context = " ".join(d.page_content for d in documents)
+    reply = llm.chat.completions.create(
+        model="demo-model",
+        messages=[
+            {"role": "system", "content": f"Answer from the context. Context: {context}"},
+            {"role": "user", "content": question},
+        ],
+        max_tokens=40,
+    )
+    return str(reply.choices[0].message.content)
+
+
+def call_llm_offline(question: str, documents: list[Document]) -> str:
+    """Without the ``openai`` package: a span shaped the way auto-tracing records a call."""
     messages = [
         {"role": "system", "content": "Answer from the context. Context: "
          + " ".join(d.page_content for d in documents)},
         {"role": "user", "content": question},
     ]
-    with lanterna.start_span("chat_completion", span_type=SpanType.CHAT_MODEL) as span:
+    with lanterna.start_span("Completions", span_type=SpanType.CHAT_MODEL) as span:
         span.set_inputs({"messages": messages, "model": "demo-model"})
         answer = documents[0].page_content if documents else "I don't know."
         prompt_tokens = sum(len(m["content"].split()) for m in messages)
@@ -63,19 +79,43 @@ def answer_question(question: str, city: str) -> dict[str, Any]:
         weather = lookup_weather("Atlantis")
     except LookupError:  # the handled exception: recorded on the TOOL span, the app goes on
         weather = lookup_weather(city)
-    answer = call_llm(question, documents)
+    if LLM_CLIENT:
+        answer = call_llm(question, documents, LLM_CLIENT[0])
+    else:
+        answer = call_llm_offline(question, documents)
     return {"answer": answer, "weather": weather["forecast"]}
 
 
 def run(args: argparse.Namespace) -> int:
-    result = answer_question("What does lanterna do with tracing?", city="Lisbon")
+    question = "What does lanterna do with tracing?"
+    try:
+        import openai
+    except ImportError:
+        print("(openai is not installed: the LLM call is simulated; "
+              "pip install 'lanterna[openai]' for a real client call)\n")
+        result = answer_question(question, city="Lisbon")
+    else:
+        from lanterna.testing.openai_server import FakeOpenAIServer
+
+        with FakeOpenAIServer() as server, lanterna.openai.autolog():
+            llm = openai.OpenAI(base_url=server.base_url, api_key="demo", max_retries=0)
+            LLM_CLIENT.append(llm)
+            try:
+                result = answer_question(question, city="Lisbon")
+            finally:
+                LLM_CLIENT.clear()
     trace_id = lanterna.get_last_active_trace_id()
     print(f"answer: {result['answer']}\n")
-    trace = lanterna.get_trace(trace_id) if trace_id else None
-    if trace is None:
+    # Read the trace back from the store (not from memory) to show what was kept.
+    stored = lanterna.search_traces(
+        filter_string=f"trace.request_id = '{trace_id}'", return_type="list"
+    ) if trace_id else []
+    if not stored:
         print("the demo trace was not recorded")
         return 1
-    print(render_tree(trace))
+    print(f"stored in {lanterna.get_tracking_uri()}:\n")
+    print(render_tree(stored[0]))
+    print("\nlist the stored traces with: lanterna traces list")
     return 0
 
 
