@@ -135,12 +135,19 @@ def safe_text(value: Any) -> str:
     return f"<unrepresentable {name}>"
 
 
+_encode: Any = None  # a JSONEncoder's encode, made once on first use (import json is lazy)
+
+
 def encode_attribute(value: Any) -> str:
     """JSON text of a snapshotted value (non-ASCII kept readable)."""
     import json
 
+    global _encode
+    encode = _encode
+    if encode is None:
+        encode = _encode = json.JSONEncoder(ensure_ascii=False, default=safe_text).encode
     try:
-        return json.dumps(value, ensure_ascii=False, default=safe_text)
+        return str(encode(value))
     except (ValueError, TypeError, RecursionError):
         pass
     try:  # an int too long to print: describe such ints and keep the rest

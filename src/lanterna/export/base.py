@@ -16,15 +16,17 @@ class ExportBatch:
 
     ``started``: traces seen for the first time while still running (state IN_PROGRESS), so a
     crash leaves them visible. ``spans``: spans that ended. ``finished``: traces whose root ended,
-    with their final info and every span exported so far.
+    with their final info and every span exported so far. ``destinations``: trace id to
+    tracking URI, for the traces that go elsewhere than the process-wide store (a Client's).
     """
 
-    __slots__ = ("started", "spans", "finished")
+    __slots__ = ("started", "spans", "finished", "destinations")
 
     def __init__(self) -> None:
         self.started: list[TraceInfo] = []
         self.spans: list[Span] = []
         self.finished: list[Trace] = []
+        self.destinations: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return bool(self.started or self.spans or self.finished)

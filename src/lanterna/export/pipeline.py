@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 LINGER_SECONDS = 0.05
 DROP_WARNING_INTERVAL = 10.0
 MAX_BACKOFF_SECONDS = 2.0
+JOIN_SECONDS = 5.0
 
 
 class Stats:
@@ -65,9 +66,9 @@ class Pipeline:
         import sys
 
         mp_util = sys.modules.get("multiprocessing.util")
-        if mp_util is not None:
+        if mp_util is not None:  # its child bootstrap clears finalizers, then runs after-forkers
             try:
-                mp_util.Finalize(self, Pipeline.shutdown, args=(self,), exitpriority=10)
+                mp_util.register_after_fork(self, _flush_at_multiprocessing_exit)
             except Exception as exc:
                 _errors.report(exc, "fork setup")
 
@@ -122,13 +123,25 @@ class Pipeline:
             if self._stopping.wait(LINGER_SECONDS):
                 break
             try:
-                self.drain()
+                if self.drain():
+                    self._idle()
             except Exception as exc:  # drain already guards exporters; this is a last resort
                 _errors.report(exc, "export worker")
             self._sleeping = True
             if self._queue:
                 self._sleeping = False
                 self._wake.set()
+
+    def _idle(self) -> None:
+        """Upkeep an exporter does while nothing waits (``idle(busy)``, e.g. indexing); it
+        stops as soon as ``busy()`` says spans are queued again."""
+        for exporter in self.exporters:
+            idle = getattr(exporter, "idle", None)
+            if idle is not None and not self._busy():
+                idle(self._busy)
+
+    def _busy(self) -> bool:
+        return bool(self._queue) or self._stopping.is_set()
 
     def drain(self, deadline: float | None = None) -> bool:
         """Export everything queued so far; True when nothing is left."""
@@ -158,6 +171,8 @@ class Pipeline:
             span = live.to_immutable_span()
             trace.finished.append(span)
             batch.spans.append(span)
+            if trace.destination is not None:
+                batch.destinations[trace.trace_id] = trace.destination
             if live._parent_id is None:
                 batch.finished.append(assemble.finished_trace(trace, span))
             elif not trace.announced and not trace.ended:
@@ -229,6 +244,9 @@ class Pipeline:
             _log.warning("lanterna could not export %d spans before exit.", lost)
         self._stopping.set()
         self._wake.set()
+        worker = self._thread
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=JOIN_SECONDS)  # let its upkeep step finish before the exit
         for exporter in self.exporters:
             try:
                 exporter.shutdown()
@@ -237,6 +255,12 @@ class Pipeline:
 
     def queued(self) -> int:
         return len(self._queue)
+
+
+def _flush_at_multiprocessing_exit(pipeline: Pipeline) -> None:
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(pipeline, pipeline.shutdown, exitpriority=10)
 
 
 def describe(pipeline: Pipeline) -> dict[str, Any]:

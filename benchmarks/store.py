@@ -1,0 +1,260 @@
+"""The trace store, side by side with MLflow's default local store (issue 4's performance).
+
+1. Persisted per second: traces of 10 spans created as fast as possible by one thread, timed
+   from the first span until flush returns, for lanterna on SQLite, lanterna on PostgreSQL and
+   MLflow 3 (its default ``sqlite:///mlflow.db``); then the stored traces are counted.
+2. Burst: 2,000 traces of 10 spans, then flush; how many were stored whole.
+3. Search: ``search_traces`` p50/p95 (100 results, spans included) over 100,000 stored traces
+   for a status, a tag, a span-name and a full-text filter. The database is filled with bulk
+   writes through the store (``write_batch``), not through tracing, to keep the run short.
+
+Each case runs in a fresh interpreter in its own temporary directory.
+
+    bash benchmarks/run.sh store.py [--traces 5000] [--search-traces 100000] [--skip-mlflow]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+POSTGRES = (os.environ.get("LANTERNA_TEST_POSTGRES_URL")
+            or "postgresql://postgres@127.0.0.1:5432/test")
+SEARCHES = {
+    "status": "trace.status = 'ERROR'",
+    "tag (1 in 1,000)": "tag.customer = 'c42'",
+    "tag (1 in 4)": "tag.env = 'prod'",
+    "span name": "span.name = 'tool-7'",
+    "full text": "trace.text LIKE '%topic-123 %'",
+}
+
+
+# -- workers (run in a child interpreter) ---------------------------------------------------
+def worker_persist(system: str, uri: str, traces: int) -> dict[str, Any]:
+    if system == "mlflow":
+        import mlflow as tracer  # the default local store: sqlite:///mlflow.db in the cwd
+    else:
+        import lanterna as tracer
+
+        tracer.set_tracking_uri(uri)
+    with tracer.start_span("warm-up"):
+        pass
+    tracer.flush_trace_async_logging()
+    start = time.perf_counter()
+    for i in range(traces):
+        with tracer.start_span("agent", span_type="AGENT") as root:
+            root.set_inputs({"question": f"question {i}"})
+            for j in range(9):
+                with tracer.start_span(f"step-{j}", span_type="TOOL") as step:
+                    step.set_inputs({"i": i, "j": j})
+                    step.set_outputs(f"result {i}-{j}")
+            root.set_outputs("answer")
+    created = time.perf_counter() - start
+    tracer.flush_trace_async_logging()
+    elapsed = time.perf_counter() - start
+    found = tracer.search_traces(
+        filter_string="trace.name = 'agent'", return_type="list", max_results=traces + 10
+    ) if system == "mlflow" else tracer.search_traces(
+        filter_string="trace.name = 'agent'", return_type="list"
+    )
+    whole = sum(1 for t in found if len(t.data.spans) == 10)
+    return {"elapsed": elapsed, "created": created, "stored": len(found), "whole": whole}
+
+
+def worker_search(uri: str, traces: int, rounds: int) -> dict[str, Any]:
+    import lanterna
+    from lanterna.store import uri as uris
+
+    store = uris.get_store(uri)
+    start = time.perf_counter()
+    _fill(store, traces)
+    filled = time.perf_counter() - start
+    store.maintain()  # SQLite: full-text index catches up; PostgreSQL: planner statistics
+    indexed = time.perf_counter() - start - filled
+    lanterna.set_tracking_uri(uri)
+    results: dict[str, Any] = {"fill_s": filled, "index_s": indexed}
+    for label, query in SEARCHES.items():
+        row: dict[str, Any] = {}
+        for spans in (True, False):
+            times = []
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                found = lanterna.search_traces(filter_string=query, max_results=100,
+                                               return_type="list", flush=False,
+                                               include_spans=spans)
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            key = "" if spans else "info_"
+            row[key + "p50"] = statistics.median(times)
+            row[key + "p95"] = times[max(0, int(len(times) * 0.95) - 1)]
+            row["found"] = len(found)
+        results[label] = row
+    return results
+
+
+def _fill(store: Any, traces: int) -> None:
+    """``traces`` traces of 5 spans, written 1,000 traces per transaction."""
+    from lanterna.entities import Span, Trace, TraceInfo, TraceState
+    from lanterna.entities.trace import TraceData
+    from lanterna.export.base import ExportBatch
+
+    base_ns = time.time_ns() - traces * 1_000_000_000
+    envs = ("prod", "staging", "dev", "test")
+    for chunk in range(0, traces, 1000):
+        batch = ExportBatch()
+        for i in range(chunk, min(chunk + 1000, traces)):
+            trace_id = f"tr-{uuid.uuid4().hex}"
+            start = base_ns + i * 1_000_000_000
+            error = i % 20 == 0
+            names = ("agent", "retrieve", "llm", f"tool-{i % 50}", "format")
+            spans = []
+            root_id = uuid.uuid4().hex[:16]
+            for k, name in enumerate(names):
+                attributes = {
+                    "mlflow.spanType": json.dumps("AGENT" if k == 0 else "TOOL"),
+                    "mlflow.spanInputs": json.dumps(
+                        {"question": f"question {i} about topic-{i % 997} please"} if k == 0
+                        else {"step": k, "i": i}),
+                    "mlflow.spanOutputs": json.dumps(f"answer-{i} from {name}"),
+                    "model": json.dumps("gpt-4o" if k == 2 else None),
+                }
+                spans.append(Span.from_dict({
+                    "trace_id": trace_id[3:], "span_id": root_id if k == 0 else
+                    uuid.uuid4().hex[:16], "parent_span_id": "" if k == 0 else root_id,
+                    "name": name, "start_time_unix_nano": start + k * 1000,
+                    "end_time_unix_nano": start + 50_000_000 + k * 1000,
+                    "status": {"code": "STATUS_CODE_ERROR" if error and k == 0
+                               else "STATUS_CODE_OK", "message": ""},
+                    "attributes": {"mlflow.traceRequestId": json.dumps(trace_id),
+                                   **attributes},
+                    "events": [],
+                }))
+            info = TraceInfo(
+                trace_id=trace_id, request_time=start // 1_000_000,
+                state=TraceState.ERROR if error else TraceState.OK, execution_duration=50,
+                request_preview=f"question {i}", response_preview=f"answer-{i}",
+                trace_metadata={"mlflow.trace_schema.version": "3"},
+                tags={"mlflow.traceName": "agent", "env": envs[i % 4],
+                      "customer": f"c{i % 1000}"},
+            )
+            batch.spans.extend(spans)
+            batch.finished.append(Trace(info, TraceData(spans=spans)))
+        store.write_batch(batch)
+
+
+# -- orchestration --------------------------------------------------------------------------
+@contextmanager
+def postgres_database() -> Iterator[str | None]:
+    try:
+        import psycopg
+    except ImportError:
+        yield None
+        return
+    name = f"lanterna_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        print(f"(PostgreSQL unavailable: {exc})", file=sys.stderr)
+        yield None
+        return
+    info = psycopg.conninfo.conninfo_to_dict(POSTGRES)
+    try:
+        yield (f"postgresql://{info.get('user', 'postgres')}@{info.get('host', '127.0.0.1')}:"
+               f"{info.get('port', 5432)}/{name}")
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_worker(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as cwd:
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("LANTERNA_", "MLFLOW_"))}
+        full_env.update(env or {})
+        result = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", *args],
+                                cwd=cwd, env=full_env, capture_output=True, text=True,
+                                check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=int, default=5000, help="traces per throughput run")
+    parser.add_argument("--mlflow-traces", type=int, default=100)
+    parser.add_argument("--burst", type=int, default=2000)
+    parser.add_argument("--search-traces", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, *rest = args.worker
+        if kind == "persist":
+            out = worker_persist(rest[0], rest[1], int(rest[2]))
+        else:
+            out = worker_search(rest[0], int(rest[1]), int(rest[2]))
+        print(json.dumps(out))
+        return
+
+    print(f"lanterna store benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} cpus)\n")
+    with postgres_database() as pg_persist, postgres_database() as pg_burst:
+        systems = [("lanterna SQLite", "lanterna", "sqlite:///lanterna.db"),
+                   ("lanterna PostgreSQL", "lanterna", pg_persist)]
+        if not args.skip_mlflow:
+            systems.append(("MLflow 3 (sqlite)", "mlflow", "-"))
+        print("1. persisted per second: traces of 10 spans, until flush returns")
+        print(f"   {'system':22} {'traces':>7} {'seconds':>8} {'spans/s':>9} {'traces/s':>9}"
+              f" {'stored whole':>13}")
+        for label, system, uri in systems:
+            if uri is None:
+                print(f"   {label:22} skipped (no PostgreSQL)")
+                continue
+            n = args.mlflow_traces if system == "mlflow" else args.traces
+            r = run_worker("persist", system, uri, str(n))
+            print(f"   {label:22} {n:7d} {r['elapsed']:8.2f} {n * 10 / r['elapsed']:9.0f}"
+                  f" {n / r['elapsed']:9.0f} {r['whole']:7d}/{n}")
+        print(f"\n2. burst: {args.burst} traces of 10 spans as fast as possible, then flush")
+        bursts = [("lanterna SQLite", "lanterna", "sqlite:///lanterna.db"),
+                  ("lanterna PostgreSQL", "lanterna", pg_burst)]
+        if not args.skip_mlflow:
+            bursts.append(("MLflow 3 (sqlite)", "mlflow", "-"))
+        for label, system, uri in bursts:
+            if uri is None:
+                continue
+            r = run_worker("persist", system, uri, str(args.burst))
+            print(f"   {label:22} stored whole {r['whole']:5d} of {args.burst}"
+                  f"  (created in {r['created']:.2f} s, flushed by {r['elapsed']:.2f} s)")
+    print(f"\n3. search_traces over {args.search_traces:,} stored traces (5 spans each), "
+          f"100 results with their spans (and without: infos only), {args.rounds} rounds")
+    with postgres_database() as pg_search:
+        for label, uri in (("lanterna SQLite", "sqlite:///search.db"),
+                           ("lanterna PostgreSQL", pg_search)):
+            if uri is None:
+                continue
+            r = run_worker("search", uri, str(args.search_traces), str(args.rounds))
+            print(f"   {label}: filled in {r['fill_s']:.1f} s, index/statistics "
+                  f"{r['index_s']:.1f} s")
+            for query_label in SEARCHES:
+                q = r[query_label]
+                print(f"     {query_label:18} p50 {q['p50']:6.1f} ms   p95 {q['p95']:6.1f} ms"
+                      f"   | infos only: p50 {q['info_p50']:5.1f} ms  p95 {q['info_p95']:5.1f} ms"
+                      f"   ({q['found']} found)")
+    print("\nFor scale (issue 4): MLflow 3.17 answers a 100-trace search over 10,000 traces in "
+          "about 65 ms.")
+
+
+if __name__ == "__main__":
+    main()

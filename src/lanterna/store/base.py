@@ -1,0 +1,86 @@
+"""What a trace store does, whatever it keeps traces in (SQL today; a server or a columnar
+database later implement the same protocol)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from lanterna.entities.trace import Trace
+from lanterna.export.base import ExportBatch
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+#: ``search_traces`` page size when none is given (MLflow's client default).
+DEFAULT_PAGE_SIZE = 100
+#: The most traces one page may hold.
+MAX_PAGE_SIZE = 50_000
+
+
+T = TypeVar("T")
+
+
+class PagedList(list[T]):
+    """A page of results; ``token`` fetches the next page (None on the last one)."""
+
+    def __init__(self, items: list[T], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of traces (``set_experiment``); ``"0"`` is the default one."""
+
+    experiment_id: str
+    name: str
+    creation_time: int = 0
+
+    @property
+    def lifecycle_stage(self) -> str:
+        return "active"
+
+
+class Store(Protocol):
+    uri: str
+
+    def write_batch(self, batch: ExportBatch) -> None:
+        """Write started traces, ended spans and finished traces in one transaction.
+        Idempotent: writing the same batch twice stores it once."""
+
+    def get_trace(self, trace_id: str) -> Trace | None: ...
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+        include_spans: bool = True,
+    ) -> tuple[list[Trace], str | None]:
+        """One page of traces and the token of the next page (None on the last page)."""
+
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int: ...
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> bool:
+        """False when no such trace is stored."""
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> bool: ...
+
+    def get_or_create_experiment(self, name: str) -> Experiment: ...
+
+    def get_experiment(self, experiment_id: str) -> Experiment | None: ...
+
+    def upgrade(self) -> str:
+        """Migrate the schema to the newest revision; returns it."""
+
+    def dispose(self) -> None:
+        """Close connections (after fork, or when the tracking URI changes)."""

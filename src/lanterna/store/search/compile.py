@@ -1,0 +1,269 @@
+"""Filters to SQL: each clause of the AST becomes a bound SQLAlchemy expression.
+
+Column names come from the allow-lists below, values are always bound parameters, and engine
+differences stay here: SQLite gets GLOB for LIKE and a Unicode-aware function for ILIKE,
+PostgreSQL its own LIKE, ILIKE and ``~``. Full-text clauses (``trace.text``, ``span.content``)
+ask the engine's index first (SQLite FTS5 trigram, PostgreSQL pg_trgm), then check exactly; they
+are searches, so a pattern may match anywhere in a span's text (``LIKE 'a%b'`` finds "xa-by")
+and ``=`` finds the value as a literal substring.
+
+Tag, metadata and span clauses follow SQL's rules for missing values: ``tag.k != 'v'`` matches
+traces that have the tag ``k`` with another value, and ``tag.k IS NULL`` the ones without it.
+Each span clause is tested on its own: ``span.name = 'a' AND span.type = 'LLM'`` matches a
+trace with a span named ``a`` and an LLM span, not necessarily the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    union_all,
+)
+from sqlalchemy import Table as SqlTable
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.types import Numeric, Text
+
+from lanterna.exceptions import InvalidFilterError
+from lanterna.store.search import patterns
+from lanterna.store.search.ast import Comparison, Filter, Scalar
+from lanterna.store.sql import fulltext
+from lanterna.store.sql.tables import spans, trace_metadata, trace_tags, traces
+
+Condition = ColumnElement[bool]
+
+#: Trace attribute keys that are columns of ``traces`` (``run_id``/``text`` are handled apart).
+ATTRIBUTE_COLUMNS = {
+    "request_id": traces.c.trace_id,
+    "timestamp_ms": traces.c.timestamp_ms,
+    "execution_time_ms": traces.c.execution_time_ms,
+    "end_time_ms": traces.c.end_time_ms,
+    "state": traces.c.state,
+    "name": traces.c.name,
+    "client_request_id": traces.c.client_request_id,
+}
+SPAN_COLUMNS = {"name": spans.c.name, "type": spans.c.type, "status": spans.c.status}
+RUN_ID_METADATA_KEY = "mlflow.sourceRun"
+# SQLite's full-text index (see the migrations): rowid = spans.rowid.
+_spans_fts = table("spans_fts", column("rowid"))
+_spans_rowid: Any = literal_column("spans.rowid")
+
+
+#: PostgreSQL indexes span names by their first characters (a btree refuses long rows).
+NAME_PREFIX = 256
+
+
+@dataclass
+class Clause:
+    """A compiled clause: ``condition`` on the ``traces`` table, and, when an index can list
+    the matching traces directly, ``members`` (a SELECT of their trace ids). A store uses
+    ``members`` to start from the few matching traces instead of walking all of them."""
+
+    condition: Condition
+    members: Any = None
+    #: A cheaper SELECT whose row count bounds the members' (a full-text index's candidates).
+    estimate: Any = None
+
+
+def compile_filter(parsed: Filter, dialect: str) -> list[Clause]:
+    """One compiled clause per clause of the filter (to be joined with AND)."""
+    compiler = _Compiler(dialect)
+    return [compiler.compiled(c) for c in parsed.clauses]
+
+
+class _Compiler:
+    def __init__(self, dialect: str) -> None:
+        self.postgres = dialect == "postgresql"
+
+    def compiled(self, c: Comparison) -> Clause:
+        if (c.entity, c.key) in (("attribute", "text"), ("span", "content")):
+            return self.full_text(c)
+        return Clause(self.clause(c), self.members(c))
+
+    def members(self, c: Comparison) -> Any:
+        """The SELECT of matching trace ids, for clauses an index answers; else None."""
+        if c.op not in ("=", "IN"):
+            return None
+        if c.entity in ("tag", "metadata"):
+            table = trace_tags if c.entity == "tag" else trace_metadata
+            return select(table.c.trace_id).where(
+                table.c.key == c.key, self.compare(table.c.value, c)
+            )
+        if c.entity == "span" and c.key == "name":
+            return select(spans.c.trace_id).where(self.span_name(c))
+        return None
+
+    def span_name(self, c: Comparison) -> Condition:
+        if not self.postgres:
+            return self.compare(spans.c.name, c)
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        prefix = func.left(spans.c.name, NAME_PREFIX)
+        tests = []
+        for value in (str(v) for v in values):
+            if len(value) < NAME_PREFIX:  # a short prefix match is the whole name
+                tests.append(prefix == value)
+            else:
+                tests.append(and_(prefix == value[:NAME_PREFIX], spans.c.name == value))
+        return or_(*tests)
+
+    def clause(self, c: Comparison) -> Condition:
+        if c.entity == "attribute":
+            if c.key == "run_id":
+                return self.key_value(trace_metadata, RUN_ID_METADATA_KEY, c)
+            return self.compare(ATTRIBUTE_COLUMNS[c.key], c)
+        if c.entity == "tag":
+            return self.key_value(trace_tags, c.key, c)
+        if c.entity == "metadata":
+            return self.key_value(trace_metadata, c.key, c)
+        if c.entity == "span":
+            if c.key == "status":
+                c = _normalise_span_status(c)
+            if c.key == "name" and c.op in ("=", "IN"):
+                return self.in_some_span(self.span_name(c))
+            return self.in_some_span(self.compare(SPAN_COLUMNS[c.key], c))
+        return self.in_some_span(self.span_attribute(c))
+
+    # -- strings and numbers ---------------------------------------------------------------
+    def compare(self, column: Any, c: Comparison) -> Condition:
+        op, value = c.op, c.value
+        if op in ("IN", "NOT IN"):
+            listed = column.in_(list(value) if isinstance(value, tuple) else [value])
+            return listed if op == "IN" else and_(column.is_not(None), not_(listed))
+        if op in ("LIKE", "ILIKE"):
+            return self.like(column, patterns.parse(str(value)), op == "ILIKE")
+        if op == "RLIKE":
+            return column.regexp_match(str(value))  # type: ignore[no-any-return]
+        return _COMPARISONS[op](column, value)
+
+    def like(self, column: Any, pattern: patterns.Pattern, ignore_case: bool) -> Condition:
+        if self.postgres:
+            method = column.ilike if ignore_case else column.like
+            return method(pattern.to_like())  # type: ignore[no-any-return]
+        if ignore_case:
+            return func.lanterna_like(column, pattern.to_like(), 1) == 1
+        return column.op("GLOB")(pattern.to_glob())  # type: ignore[no-any-return]
+
+    # -- tags, metadata ----------------------------------------------------------------------
+    def key_value(self, table: SqlTable, key: str, c: Comparison) -> Condition:
+        same_trace = and_(table.c.trace_id == traces.c.trace_id, table.c.key == key)
+        if c.op == "IS NULL":
+            return ~exists().where(same_trace)
+        if c.op == "IS NOT NULL":
+            return exists().where(same_trace)
+        return exists().where(same_trace, self.compare(table.c.value, c))
+
+    # -- spans --------------------------------------------------------------------------------
+    @staticmethod
+    def in_some_span(condition: Condition) -> Condition:
+        return exists().where(spans.c.trace_id == traces.c.trace_id, condition)
+
+    def span_attribute(self, c: Comparison) -> Condition:
+        text, number = self.attribute_accessors(c.key)
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+
+        def equals(value: Scalar | None) -> Condition:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return number(value)
+            return text == str(value)  # type: ignore[no-any-return]
+
+        if c.op in ("=", "IN"):
+            return or_(*(equals(v) for v in values))
+        if c.op in ("!=", "NOT IN"):
+            return and_(text.is_not(None), not_(or_(*(equals(v) for v in values))))
+        return self.compare(text, c)
+
+    def attribute_accessors(
+        self, key: str
+    ) -> tuple[Any, Callable[[int | float], Condition]]:
+        """(the attribute as text, a test for equality with a number) for a span attribute:
+        strings as they are, numbers and booleans as JSON prints them, JSON null as NULL."""
+        if self.postgres:
+            name = literal(key, type_=Text)
+            as_text = spans.c.attributes.op("->>", return_type=Text)(name)
+            json_type = func.jsonb_typeof(spans.c.attributes.op("->")(name))
+
+            def number_pg(value: int | float) -> Condition:
+                return and_(json_type == "number", sql_cast(as_text, Numeric) == value)
+
+            return as_text, number_pg
+        if '"' in key:
+            raise InvalidFilterError(
+                f"Invalid filter: span attribute key {key!r} contains '\"', which SQLite's "
+                "JSON paths cannot express; rename the attribute.",
+                token=key,
+            )
+        path = f'$."{key}"'
+        extracted = func.json_extract(spans.c.attributes, path)
+        kind = func.json_type(spans.c.attributes, path)
+        text = case(
+            (kind == "true", "true"),
+            (kind == "false", "false"),
+            (kind == "null", None),
+            else_=sql_cast(extracted, Text),
+        )
+
+        def number_sqlite(value: int | float) -> Condition:
+            return and_(kind.in_(("integer", "real")), extracted == value)
+
+        return text, number_sqlite
+
+    # -- full text ----------------------------------------------------------------------------
+    def full_text(self, c: Comparison) -> Clause:
+        """Full text. PostgreSQL: the trigram index lists the matching spans. SQLite: walking
+        traces in order and checking their spans finds common words fast; for rare ones the
+        FTS index lists candidates (up to its high-water mark; newer spans are scanned)."""
+        value = str(c.value)
+        pattern = patterns.contains(value) if c.op == "=" else patterns.parse(value).unanchored()
+        if not pattern.literal_runs():  # '%' alone: any trace with a span
+            return Clause(exists().where(spans.c.trace_id == traces.c.trace_id))
+        matching = self.like(spans.c.search_text, pattern, c.op == "ILIKE")
+        scan = select(spans.c.trace_id).where(matching)
+        if self.postgres:
+            return Clause(traces.c.trace_id.in_(scan), scan)
+        walk = exists().where(spans.c.trace_id == traces.c.trace_id, matching)
+        phrases = patterns.fts_phrase_query(pattern.literal_runs())
+        if phrases is None:  # under 3 characters: the index cannot help
+            return Clause(walk)
+        candidates = select(_spans_fts.c.rowid).where(
+            literal_column("spans_fts").op("MATCH")(phrases)
+        )
+        indexed = scan.where(_spans_rowid.in_(candidates))
+        recent = scan.where(_spans_rowid > fulltext.mark_subquery())  # not indexed yet
+        return Clause(walk, union_all(indexed, recent), candidates)
+
+
+def _normalise_span_status(c: Comparison) -> Comparison:
+    if c.op not in ("=", "!=", "IN", "NOT IN"):
+        return c
+
+    def norm(value: Scalar) -> str:
+        text = str(value).upper()
+        return text.removeprefix("STATUS_CODE_")
+
+    value = c.value
+    new: Any = tuple(norm(v) for v in value) if isinstance(value, tuple) else norm(value or "")
+    return Comparison(c.entity, c.key, c.op, new)
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], Condition]] = {
+    "=": lambda col, v: col == v,
+    "!=": lambda col, v: col != v,
+    ">": lambda col, v: col > v,
+    ">=": lambda col, v: col >= v,
+    "<": lambda col, v: col < v,
+    "<=": lambda col, v: col <= v,
+}

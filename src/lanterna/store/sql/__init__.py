@@ -1,0 +1,1 @@
+"""One SQL store for SQLite and PostgreSQL: SQLAlchemy Core tables, Alembic migrations."""

@@ -1,0 +1,449 @@
+"""The SQL store: one implementation for SQLite and PostgreSQL.
+
+The engine is created on first use, on whichever thread needs it first (usually the export
+thread), and the schema is checked (and migrated if behind) at that moment. Writes go through
+one lock per process (one writer path); on SQLite they begin with ``BEGIN IMMEDIATE``. Reading a
+SQLite file that does not exist yet answers "nothing stored" without creating it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+from lanterna.entities.trace import Trace
+from lanterna.entities.trace_info import TraceTagKey
+from lanterna.exceptions import InvalidFilterError, MlflowException, StoreError
+from lanterna.export.base import ExportBatch
+from lanterna.store.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Experiment
+from lanterna.store.search import paging
+from lanterna.store.search.compile import Clause, compile_filter
+from lanterna.store.search.parser import parse_filter, parse_order_by
+from lanterna.store.sql import engine as engines
+from lanterna.store.sql import fulltext, reads, rows, schema, writes
+from lanterna.store.sql.tables import experiments, spans, trace_metadata, trace_tags, traces
+
+_CHUNK = 500
+#: A clause whose index lists fewer matching traces than this starts the search from them.
+DRIVE_BELOW = 5_000
+#: PostgreSQL: vacuum and refresh planner statistics after this many spans written here.
+ANALYZE_AFTER_SPANS = 10_000
+_EXPERIMENT_NAME_CHARS = 256
+
+
+class SqlStore:
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.url = engines.sqlalchemy_url(uri)
+        self.dialect = "postgresql" if self.url.get_backend_name() == "postgresql" else "sqlite"
+        self.memory = engines.is_memory(self.url)
+        self.where = self.url.render_as_string(hide_password=True)
+        self._engine: Engine | None = None
+        self._written_since_analyze = 0
+        self._reset_locks()
+
+    def _reset_locks(self) -> None:
+        self._setup_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        # A memory store is one shared connection: every use takes turns.
+        self._serial: Any = threading.RLock() if self.memory else nullcontext()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.where!r})"
+
+    # -- engine and schema --------------------------------------------------------------------
+    def engine(self) -> Engine:
+        engine = self._engine
+        if engine is None:
+            with self._setup_lock:
+                if self._engine is None:
+                    created = engines.create(self.url)
+                    try:
+                        with self._serial:
+                            schema.ensure(created, self.where)
+                    except BaseException:
+                        created.dispose()
+                        raise
+                    self._engine = created
+                engine = self._engine
+        return engine
+
+    @property
+    def connected(self) -> bool:
+        return self._engine is not None
+
+    def _missing_file(self) -> bool:
+        """True for a SQLite file that does not exist (and so holds no traces)."""
+        if self._engine is not None or self.dialect != "sqlite" or self.memory:
+            return False
+        database = self.url.database or ""
+        return not database.startswith("file:") and not os.path.exists(database)
+
+    def upgrade(self) -> str:
+        engine = engines.create(self.url) if self._engine is None else self._engine
+        try:
+            with self._serial:
+                return schema.upgrade(engine, self.where)
+        except SQLAlchemyError as exc:
+            raise self._error("migrate", exc) from exc
+        finally:
+            if engine is not self._engine:
+                engine.dispose()
+
+    def dispose(self) -> None:
+        if self._engine is not None and not self.memory:
+            self._engine.dispose()
+            self._engine = None
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's connections without closing them."""
+        self._reset_locks()
+        if self._engine is not None and not self.memory:
+            self._engine.dispose(close=False)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._serial, self.engine().connect() as connection, connection.begin():
+                yield connection
+        except DBAPIError as exc:
+            if "regular expression" in str(exc.orig):
+                raise InvalidFilterError(f"Invalid filter: RLIKE pattern ({exc.orig})") from exc
+            raise self._error("read from", exc) from exc
+        except SQLAlchemyError as exc:
+            raise self._error("read from", exc) from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with self._write_lock, self._serial:
+            connection = self.engine().connect().execution_options(
+                **{engines.WRITE_OPTION: True}
+            )
+            with connection, connection.begin():
+                yield connection
+
+    @contextmanager
+    def _user_writing(self) -> Iterator[Connection]:
+        """A write asked for by user code: failures become a ``StoreError``."""
+        try:
+            with self._writing() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise self._error("write to", exc) from exc
+
+    def _error(self, action: str, exc: SQLAlchemyError) -> StoreError:
+        reason = getattr(exc, "orig", None) or exc
+        return StoreError(f"lanterna could not {action} the store at {self.where}: {reason}")
+
+    # -- export -------------------------------------------------------------------------------
+    def write_batch(self, batch: ExportBatch) -> None:
+        """Raises SQLAlchemy's errors as they are: the exporter tells outages from bad rows."""
+        with self._writing() as connection:
+            writes.write_batch(connection, batch)
+        self._written_since_analyze += len(batch.spans)
+
+    def maintain(
+        self, busy: Callable[[], bool] | None = None, budget: float | None = None
+    ) -> bool:
+        """Upkeep after writes, run when the exporter is idle and at exit: SQLite's full-text
+        index catches up; PostgreSQL's planner statistics are refreshed after many writes (a
+        fresh table without them gets poor plans). True when nothing is left to do."""
+        if self._engine is None:
+            return True
+        if self.dialect == "postgresql":
+            written = self._written_since_analyze
+            if written >= ANALYZE_AFTER_SPANS:  # VACUUM also enables index-only scans
+                engine = self.engine().execution_options(isolation_level="AUTOCOMMIT")
+                with self._write_lock, engine.connect() as connection:
+                    connection.exec_driver_sql(
+                        "VACUUM (ANALYZE) traces, spans, trace_tags, trace_metadata"
+                    )
+                self._written_since_analyze -= written
+            return True
+        return self.index_pending(busy, budget)
+
+    def index_pending(
+        self, busy: Callable[[], bool] | None = None, budget: float | None = None
+    ) -> bool:
+        """Bring SQLite's full-text index up to date, one short transaction at a time, until
+        done (True), ``busy()`` says stop, or ``budget`` seconds pass (False)."""
+        if self.dialect != "sqlite" or self._engine is None:
+            return True
+        deadline = None if budget is None else time.monotonic() + budget
+        while True:
+            if (busy is not None and busy()) or (
+                deadline is not None and time.monotonic() > deadline
+            ):
+                return False
+            with self._writing() as connection:
+                more = fulltext.index_step(connection)
+            if not more:
+                return True
+
+    # -- reads --------------------------------------------------------------------------------
+    def get_trace(self, trace_id: str) -> Trace | None:
+        if self._missing_file():
+            return None
+        with self._reading() as connection:
+            row = connection.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
+            if row is None:
+                return None
+            return reads.load_traces(connection, [row], include_spans=True)[0]
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+        include_spans: bool = True,
+    ) -> tuple[list[Trace], str | None]:
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+            raise MlflowException(
+                f"max_results must be a positive integer, got {max_results!r}."
+            )
+        limit = min(max_results, MAX_PAGE_SIZE)
+        self.search_statement(experiment_ids, filter_string, order_by, page_token, 1)  # checks
+        if self._missing_file():
+            return [], None
+        with self._reading() as connection:
+            statement, keys, query = self.search_statement(
+                experiment_ids, filter_string, order_by, page_token, limit + 1, connection
+            )
+            found = list(connection.execute(statement))
+            more = len(found) > limit
+            found = found[:limit]
+            result = reads.load_traces(connection, found, include_spans)
+        token = None
+        if more:
+            last = found[-1]
+            token = paging.encode_token(
+                [last._mapping[f"sort_{i}"] for i in range(len(keys))], query
+            )
+        return result, token
+
+    def search_statement(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter_string: str | None,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+        limit: int,
+        connection: Connection | None = None,
+    ) -> tuple[Any, list[Any], str]:
+        """The SELECT for one page (and its sort keys and query fingerprint); bound, not run.
+
+        With a ``connection``, a clause whose index lists few matching traces (fewer than
+        ``DRIVE_BELOW``) drives the query: those traces are fetched and sorted, instead of
+        walking every trace in order until enough match."""
+        keys = paging.sort_keys(parse_order_by(order_by))
+        clauses = compile_filter(parse_filter(filter_string), self.dialect)
+        ids = sorted({str(e) for e in experiment_ids}) if experiment_ids else []
+        query = paging.fingerprint(
+            filter_string or "", [(k.key, k.ascending) for k in keys], ids
+        )
+        values = paging.decode_token(page_token, query, len(keys)) if page_token else None
+        driver = None if connection is None else _driver(connection, clauses)
+        unindexed = driver is not None and self.dialect == "sqlite"
+        by = paging.UNINDEXED_ORDER_EXPRESSIONS if unindexed else paging.ORDER_EXPRESSIONS
+        conditions: list[Any] = []
+        if ids:
+            experiment = func.likely(traces.c.experiment_id) if unindexed else (
+                traces.c.experiment_id
+            )
+            conditions.append(experiment.in_(ids))
+        for clause in clauses:
+            if clause is driver:
+                conditions.append(self._one_of(clause.members))
+            else:
+                conditions.append(clause.condition)
+        if values is not None:
+            conditions.append(paging.after(keys, values, by))
+        sort_columns = [
+            paging.ORDER_EXPRESSIONS[k.key].label(f"sort_{i}") for i, k in enumerate(keys)
+        ]
+        statement = (
+            select(traces, *sort_columns)
+            .where(*conditions)
+            .order_by(*paging.order_clauses(keys, by))
+            .limit(limit)
+        )
+        return statement, keys, query
+
+    def _one_of(self, members: Any) -> Any:
+        """``trace_id`` among the ids ``members`` lists, evaluated once, first. (PostgreSQL
+        would otherwise walk every trace in order, probing each, to fill a LIMIT.)"""
+        if self.dialect != "postgresql":
+            return traces.c.trace_id.in_(members)
+        from sqlalchemy import String, cast
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        listed = members.subquery()
+        ids = cast(select(func.array_agg(listed.c.trace_id)).scalar_subquery(), ARRAY(String))
+        return traces.c.trace_id == func.any(ids)
+
+    def count_traces(self, experiment_ids: Sequence[str] | None = None) -> int:
+        if self._missing_file():
+            return 0
+        statement = select(func.count()).select_from(traces)
+        if experiment_ids:
+            statement = statement.where(traces.c.experiment_id.in_(list(experiment_ids)))
+        with self._reading() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    # -- deletes and tags ---------------------------------------------------------------------
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        return len(self.delete_trace_ids(experiment_id, max_timestamp_millis, max_traces,
+                                         trace_ids))
+
+    def delete_trace_ids(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Deletes and returns the ids deleted (oldest first when selecting by time)."""
+        _check_delete_arguments(max_timestamp_millis, max_traces, trace_ids)
+        if self._missing_file():
+            return []
+        statement = select(traces.c.trace_id).where(traces.c.experiment_id == str(experiment_id))
+        if trace_ids is not None:
+            statement = statement.where(traces.c.trace_id.in_([str(t) for t in trace_ids]))
+        else:
+            statement = statement.where(traces.c.timestamp_ms <= max_timestamp_millis)
+            statement = statement.order_by(traces.c.timestamp_ms, traces.c.trace_id)
+            if max_traces is not None:
+                statement = statement.limit(max_traces)
+        with self._user_writing() as connection:
+            ids = list(connection.execute(statement).scalars())
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                for table in (spans, trace_tags, trace_metadata, traces):
+                    connection.execute(delete(table).where(table.c.trace_id.in_(chunk)))
+        return ids
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> bool:
+        return self._change_tag(trace_id, key, value)
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> bool:
+        return self._change_tag(trace_id, key, None)
+
+    def _change_tag(self, trace_id: str, key: str, value: str | None) -> bool:
+        if len(key) > 250:
+            raise MlflowException(f"Tag keys are at most 250 characters; {key[:40]!r}… is longer.")
+        if self._missing_file():
+            return False
+        postgres = self.dialect == "postgresql"
+        with self._user_writing() as connection:
+            exists = connection.execute(
+                select(traces.c.trace_id).where(traces.c.trace_id == trace_id)
+            ).first()
+            if exists is None:
+                return False
+            connection.execute(
+                delete(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key)
+            )
+            if value is not None:
+                _, stored_key, stored_value = next(
+                    rows.key_value_rows(trace_id, {key: value}, postgres)
+                )
+                connection.execute(
+                    trace_tags.insert().values(trace_id=trace_id, key=stored_key,
+                                               value=stored_value)
+                )
+            if key == TraceTagKey.TRACE_NAME:
+                connection.execute(
+                    update(traces).where(traces.c.trace_id == trace_id).values(name=value)
+                )
+        return True
+
+    # -- experiments --------------------------------------------------------------------------
+    def get_experiment(self, experiment_id: str) -> Experiment | None:
+        return self._find_experiment(experiments.c.experiment_id == str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self._find_experiment(experiments.c.name == name)
+
+    def _find_experiment(self, condition: Any) -> Experiment | None:
+        with self._reading() as connection:
+            row = connection.execute(select(experiments).where(condition)).first()
+        return None if row is None else Experiment(row.experiment_id, row.name, row.creation_time)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        if not isinstance(name, str) or not name.strip():
+            raise MlflowException("An experiment name must be a non-empty string.")
+        if len(name) > _EXPERIMENT_NAME_CHARS:
+            raise MlflowException(
+                f"Experiment names are at most {_EXPERIMENT_NAME_CHARS} characters."
+            )
+        for _attempt in range(3):
+            found = self.get_experiment_by_name(name)
+            if found is not None:
+                return found
+            try:
+                return self._create_experiment(name)
+            except IntegrityError:  # another process created it (or took the id) first
+                continue
+            except SQLAlchemyError as exc:
+                raise self._error("write to", exc) from exc
+        raise StoreError(f"lanterna could not create the experiment {name!r} in {self.where}.")
+
+    def _create_experiment(self, name: str) -> Experiment:
+        with self._writing() as connection:
+            ids = connection.execute(select(experiments.c.experiment_id)).scalars()
+            numbers = [int(i) for i in ids if i.isdigit()]
+            experiment = Experiment(str(max(numbers, default=0) + 1), name,
+                                    int(time.time() * 1000))
+            connection.execute(
+                experiments.insert().values(
+                    experiment_id=experiment.experiment_id, name=name,
+                    creation_time=experiment.creation_time,
+                )
+            )
+        return experiment
+
+
+def _check_delete_arguments(
+    max_timestamp_millis: int | None, max_traces: int | None, trace_ids: Sequence[str] | None
+) -> None:
+    if trace_ids is not None and (max_timestamp_millis is not None or max_traces is not None):
+        raise MlflowException(
+            "delete_traces takes either trace_ids or max_timestamp_millis (with max_traces), "
+            "not both."
+        )
+    if trace_ids is None and max_timestamp_millis is None:
+        raise MlflowException(
+            "delete_traces needs trace_ids=[...] or max_timestamp_millis=<ms since epoch>."
+        )
+    if max_traces is not None and (not isinstance(max_traces, int) or max_traces < 1):
+        raise MlflowException(f"max_traces must be a positive integer, got {max_traces!r}.")
+
+
+def _driver(connection: Connection, clauses: list[Clause]) -> Clause | None:
+    """The clause matching the fewest traces, if an index lists fewer than DRIVE_BELOW."""
+    best: tuple[int, Clause] | None = None
+    for clause in clauses:
+        if clause.members is None:
+            continue
+        listed = clause.members if clause.estimate is None else clause.estimate
+        probe = select(func.count()).select_from(listed.limit(DRIVE_BELOW).subquery())
+        count = int(connection.execute(probe).scalar_one())
+        if count < DRIVE_BELOW and (best is None or count < best[0]):
+            best = (count, clause)
+    return None if best is None else best[1]
