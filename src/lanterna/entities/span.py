@@ -7,6 +7,8 @@ as a dict or exported, so the hot path only fills slots.
 
 from __future__ import annotations
 
+import threading
+
 from lanterna import _log
 from lanterna.entities._values import decode_attribute, encode_attribute, snapshot
 from lanterna.entities.span_event import SpanEvent
@@ -39,6 +41,10 @@ class SpanAttributeKey:
 
 _RESERVED_SLOTS = {SpanAttributeKey.REQUEST_ID, SpanAttributeKey.SPAN_TYPE,
                    SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS}
+
+
+_PENDING: Any = type("_Pending", (), {"__repr__": lambda self: "<not decoded yet>"})()
+_decode_lock = threading.Lock()
 
 
 class Span:
@@ -101,11 +107,37 @@ class Span:
 
     @property
     def inputs(self) -> Any:
+        if self._inputs is _PENDING:
+            self._decode()
         return self._inputs
 
     @property
     def outputs(self) -> Any:
+        if self._inputs is _PENDING:
+            self._decode()
         return self._outputs
+
+    @property
+    def own_attributes(self) -> dict[str, Any]:
+        """The attributes set on the span, without the reserved keys kept in their own fields
+        (trace id, type, inputs, outputs). Read-only by convention; do not mutate."""
+        if self._inputs is _PENDING:
+            self._decode()
+        return self._attributes
+
+    def _decode(self) -> None:
+        """Spans read from a store keep their attributes as JSON text until first read, since
+        a search page may load thousands of spans nobody looks into."""
+        with _decode_lock:
+            if self._inputs is not _PENDING:
+                return
+            raw: dict[str, Any] = self._attributes
+            decoded = {k: decode_attribute(v) for k, v in raw.items()}
+            outputs = decoded.pop(SpanAttributeKey.OUTPUTS, None)
+            inputs = decoded.pop(SpanAttributeKey.INPUTS, None)
+            self._attributes = decoded
+            self._outputs = outputs
+            self._inputs = inputs  # last: once it is set, the other fields are decoded
 
     @property
     def events(self) -> list[SpanEvent]:
@@ -118,10 +150,11 @@ class Span:
             SpanAttributeKey.REQUEST_ID: self._trace_id,
             SpanAttributeKey.SPAN_TYPE: self._span_type,
         }
-        if self._inputs is not None:
-            merged[SpanAttributeKey.INPUTS] = self._inputs
-        if self._outputs is not None:
-            merged[SpanAttributeKey.OUTPUTS] = self._outputs
+        inputs, outputs = self.inputs, self.outputs
+        if inputs is not None:
+            merged[SpanAttributeKey.INPUTS] = inputs
+        if outputs is not None:
+            merged[SpanAttributeKey.OUTPUTS] = outputs
         merged.update(self._attributes)
         return merged
 
@@ -154,7 +187,14 @@ class Span:
 
     def to_dict(self) -> dict[str, Any]:
         """The span as an OTLP-style dict, MLflow 3's exchange format."""
-        attributes = {k: encode_attribute(v) for k, v in self.attributes.items()}
+        if self._inputs is _PENDING:  # still the JSON text it was loaded from: reuse it
+            attributes = {
+                SpanAttributeKey.REQUEST_ID: encode_attribute(self._trace_id),
+                SpanAttributeKey.SPAN_TYPE: encode_attribute(self._span_type),
+                **self._attributes,
+            }
+        else:
+            attributes = {k: encode_attribute(v) for k, v in self.attributes.items()}
         return {
             "trace_id": _hex_to_b64(self._trace_id.removeprefix("tr-")),
             "span_id": _hex_to_b64(self._span_id),
@@ -179,9 +219,8 @@ class Span:
 
 def _fill_from_dict(span: Span, data: dict[str, Any]) -> None:
     context = data.get("context") or {}  # MLflow 2 layout
-    raw_attrs = data.get("attributes") or {}
-    attributes = {k: decode_attribute(v) for k, v in raw_attrs.items()}
-    trace_id = attributes.pop(SpanAttributeKey.REQUEST_ID, None)
+    attributes = dict(data.get("attributes") or {})
+    trace_id = decode_attribute(attributes.pop(SpanAttributeKey.REQUEST_ID, None))
     if not trace_id:
         trace_id = "tr-" + _id_to_hex(data.get("trace_id") or context.get("trace_id") or "")
     span._trace_id = str(trace_id)
@@ -189,9 +228,10 @@ def _fill_from_dict(span: Span, data: dict[str, Any]) -> None:
     parent = data.get("parent_span_id", data.get("parent_id"))
     span._parent_id = _id_to_hex(parent) if parent else None
     span._name = str(data.get("name", ""))
-    span._span_type = str(attributes.pop(SpanAttributeKey.SPAN_TYPE, None) or SpanType.UNKNOWN)
-    span._inputs = attributes.pop(SpanAttributeKey.INPUTS, None)
-    span._outputs = attributes.pop(SpanAttributeKey.OUTPUTS, None)
+    span_type = decode_attribute(attributes.pop(SpanAttributeKey.SPAN_TYPE, None))
+    span._span_type = str(span_type or SpanType.UNKNOWN)
+    span._inputs = _PENDING  # the other attributes stay JSON text until read (see _decode)
+    span._outputs = None
     span._start_ns = int(data.get("start_time_unix_nano", data.get("start_time", 0)) or 0)
     end = data.get("end_time_unix_nano", data.get("end_time"))
     span._end_ns = int(end) if end is not None else None

@@ -88,7 +88,7 @@ def _start_time(span: Span) -> int:
 def sum_token_usage(spans: list[Span]) -> dict[str, int] | None:
     totals: dict[str, int] = {}
     for span in spans:
-        usage = span._attributes.get(SpanAttributeKey.CHAT_USAGE)
+        usage = span.own_attributes.get(SpanAttributeKey.CHAT_USAGE)
         if not isinstance(usage, dict):
             continue
         for key, value in usage.items():

@@ -55,7 +55,7 @@ SPAN_COLUMNS = (
 
 def span_row(span: Span, content: str, postgres: bool) -> tuple[Any, ...]:
     attributes: dict[str, Any] = {SpanAttributeKey.SPAN_TYPE: span._span_type}
-    attributes.update(span._attributes)
+    attributes.update(span.own_attributes)
     name, kind, search = span._name, span._span_type, search_text(span)
     if postgres:
         name, kind, search = clean(name) or "", clean(kind) or "", clean(search) or ""
@@ -79,9 +79,9 @@ def search_text(span: Span) -> str:
     """The words of a span: its name and every string or number in its inputs, outputs,
     attributes, status message and events, one per line."""
     out: list[str] = [span._name]
-    _leaves(span._inputs, out, 0)
-    _leaves(span._outputs, out, 0)
-    _leaves(span._attributes, out, 0)
+    _leaves(span.inputs, out, 0)
+    _leaves(span.outputs, out, 0)
+    _leaves(span.own_attributes, out, 0)
     if span._status.description:
         out.append(span._status.description)
     for event in span._events:
