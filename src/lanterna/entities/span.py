@@ -66,7 +66,7 @@ class Span:
     _inputs: Any
     _outputs: Any
     _attributes: dict[str, Any]
-    _events: list[SpanEvent]
+    _events: list[SpanEvent] | tuple[()]  # () until the first event (saves a list per span)
 
     @property
     def trace_id(self) -> str:
@@ -336,7 +336,11 @@ class LiveSpan(Span):
                 "build one with SpanEvent(name=..., attributes={...})."
             )
         attributes = {str(k): snapshot(v) for k, v in (event.attributes or {}).items()}
-        self._events.append(SpanEvent(str(event.name), int(event.timestamp), attributes))
+        if not self._events:
+            self._events = []
+        self._events.append(  # type: ignore[union-attr]
+            SpanEvent(str(event.name), int(event.timestamp), attributes)
+        )
 
     def record_exception(self, exception: BaseException | str) -> None:
         """Adds an ``exception`` event and sets the status to ERROR."""
@@ -397,7 +401,7 @@ class LiveSpan(Span):
         span._inputs = self._inputs
         span._outputs = self._outputs
         span._attributes = self._attributes.copy()
-        span._events = self._events.copy()
+        span._events = list(self._events) if self._events else ()
         return span
 
     def __getstate__(self) -> dict[str, Any]:

@@ -175,6 +175,7 @@ class Pipeline:
                 batch.destinations[trace.trace_id] = trace.destination
             if live._parent_id is None:
                 batch.finished.append(assemble.finished_trace(trace, span))
+                trace.root = None  # ended and exported: let reference counting free the pair
             elif not trace.announced and not trace.ended:
                 trace.announced = True
                 batch.started.append(assemble.in_progress_info(trace))

@@ -134,7 +134,7 @@ def new_span(
     span._inputs = None if inputs is None else snapshot(inputs)
     span._outputs = None
     span._outputs_set = False
-    span._events = []
+    span._events = ()
     span._attributes = {}
     if attributes:
         span.set_attributes(attributes)
