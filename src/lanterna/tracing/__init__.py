@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextvars import Token
 
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.trace_info import TraceMetadataKey
@@ -12,7 +12,7 @@ from lanterna.tracing.context import Scope, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from types import TracebackType
     from typing import Any
 
@@ -84,29 +84,42 @@ def configure(
     return _Configuration(previous)
 
 
-@contextmanager
-def context(
-    metadata: dict[str, Any] | None = None,
-    tags: dict[str, Any] | None = None,
-    enabled: bool | None = None,
-    session_id: str | None = None,
-    user: str | None = None,
-) -> Iterator[None]:
-    """Metadata and tags for every trace started inside the block (inner blocks win);
-    ``enabled=False`` switches tracing off inside the block only."""
-    outer = scope.get() or Scope({}, {}, None)
-    merged_metadata = {**outer.metadata, **{str(k): str(v) for k, v in (metadata or {}).items()}}
-    if session_id is not None:
-        merged_metadata[TraceMetadataKey.SESSION] = str(session_id)
-    if user is not None:
-        merged_metadata[TraceMetadataKey.USER] = str(user)
-    merged_tags = {**outer.tags, **{str(k): str(v) for k, v in (tags or {}).items()}}
-    token = scope.set(Scope(merged_metadata, merged_tags, outer.enabled if enabled is None
-                            else enabled))
-    try:
-        yield
-    finally:
-        scope.reset(token)
+class context:  # noqa: N801 - a function-like context manager, named as MLflow names it
+    """``with tracing.context(metadata=..., tags=..., session_id=..., user=...)``: metadata and
+    tags for every trace started inside the block (inner blocks win); ``enabled=False``
+    switches tracing off inside the block only."""
+
+    def __init__(
+        self,
+        metadata: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        enabled: bool | None = None,
+        session_id: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        self._metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        if session_id is not None:
+            self._metadata[TraceMetadataKey.SESSION] = str(session_id)
+        if user is not None:
+            self._metadata[TraceMetadataKey.USER] = str(user)
+        self._tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        self._enabled = enabled
+        self._tokens: list[Token[Scope | None]] = []
+
+    def __enter__(self) -> None:
+        outer = scope.get() or Scope({}, {}, None)
+        inner = Scope(
+            {**outer.metadata, **self._metadata},
+            {**outer.tags, **self._tags},
+            outer.enabled if self._enabled is None else self._enabled,
+        )
+        self._tokens.append(scope.set(inner))
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        scope.reset(self._tokens.pop())
 
 
 def export_stats() -> dict[str, int]:

@@ -7,14 +7,19 @@ the generator is a private ``random.Random`` seeded from the OS, re-seeded in fo
 from __future__ import annotations
 
 import os
-import random
 
-_rng = random.Random(os.urandom(32))
+# The C generator behind ``random.Random``: the same Mersenne Twister, without importing the
+# ``random`` module (and its own imports) at ``import lanterna``.
+from _random import Random
+
+_rng = Random()
 
 
 def _reseed() -> None:
-    _rng.seed(os.urandom(32))
+    _rng.seed(int.from_bytes(os.urandom(32), "big"))
 
+
+_reseed()
 
 os.register_at_fork(after_in_child=_reseed)
 
