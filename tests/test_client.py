@@ -195,3 +195,34 @@ def test_shared_client_from_many_threads(sqlite_uri: str) -> None:
         assert len(trace.data.spans) == 3
         assert spans["grandkid"].parent_id == spans["kid"].span_id
         assert spans["kid"].parent_id == trace.data.spans[0].span_id
+
+
+def test_stored_trace_methods(sqlite_uri: str) -> None:
+    client = Client()
+    ids = []
+    for i in range(5):
+        root = client.start_trace(f"t{i}", tags={"batch": "b1"})
+        client.end_trace(root.trace_id, outputs=i)
+        ids.append(root.trace_id)
+    first = client.search_traces(filter_string="tag.batch = 'b1'", max_results=2)
+    assert len(first) == 2 and first.token is not None
+    rest = client.search_traces(filter_string="tag.batch = 'b1'", max_results=10,
+                                page_token=first.token)
+    assert {t.trace_id for t in [*first, *rest]} == set(ids) and rest.token is None
+    client.set_trace_tag(ids[0], "reviewed", "yes")
+    assert client.get_trace(ids[0]).info.tags["reviewed"] == "yes"
+    client.delete_trace_tag(ids[0], "reviewed")
+    assert "reviewed" not in client.get_trace(ids[0]).info.tags
+    assert client.delete_traces("0", trace_ids=ids[:2]) == 2
+    with pytest.raises(TraceNotFoundError, match="not found"):
+        client.get_trace(ids[0])
+    assert len(client.search_traces(filter_string="tag.batch = 'b1'")) == 3
+
+
+def test_client_with_its_own_tracking_uri(tmp_path: Path, traces: TracesRecorded) -> None:
+    other = f"sqlite:///{tmp_path}/other.db"
+    client = Client(tracking_uri=other)
+    root = client.start_trace("elsewhere")
+    client.end_trace(root.trace_id)
+    assert [t.trace_id for t in client.search_traces()] == [root.trace_id]
+    assert client.delete_traces("0", trace_ids=[root.trace_id]) == 1

@@ -227,13 +227,10 @@ class Client:
         max_traces: int | None = None,
         trace_ids: Sequence[str] | None = None,
     ) -> int:
-        setup.flush()
-        deleted = self._store().delete_trace_ids(
-            str(experiment_id), max_timestamp_millis, max_traces,
-            list(trace_ids) if trace_ids is not None else None,
-        )
-        setup.memory.delete(set(deleted))
-        return len(deleted)
+        from lanterna.store import fluent
+
+        return fluent.delete_traces(experiment_id, max_timestamp_millis, max_traces, trace_ids,
+                                    tracking_uri=self._tracking_uri)
 
     def set_trace_tag(
         self, trace_id: str | None = None, key: str = "", value: Any = "", *,

@@ -142,11 +142,14 @@ def delete_traces(
     max_timestamp_millis: int | None = None,
     max_traces: int | None = None,
     trace_ids: Sequence[str] | None = None,
+    *,
+    tracking_uri: str | None = None,
 ) -> int:
     """Delete stored traces of an experiment, by id or older than a time (oldest first, at most
-    ``max_traces``); returns how many were deleted."""
+    ``max_traces``); returns how many were deleted. ``tracking_uri``: a store other than the
+    one in force (a Client's)."""
     setup.flush()
-    store = _uri.get_store()
+    store = _uri.get_store(tracking_uri)
     deleted = store.delete_trace_ids(
         str(experiment_id), max_timestamp_millis, max_traces,
         list(trace_ids) if trace_ids is not None else None,
