@@ -21,7 +21,6 @@ from lanterna.export.base import ExportBatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
 
     from lanterna.export.base import Exporter
 
@@ -262,10 +261,6 @@ def _flush_at_multiprocessing_exit(pipeline: Pipeline) -> None:
     import multiprocessing.util
 
     multiprocessing.util.Finalize(pipeline, pipeline.shutdown, exitpriority=10)
-
-
-def describe(pipeline: Pipeline) -> dict[str, Any]:
-    return {"queued": pipeline.queued(), **pipeline.stats.as_dict()}
 
 
 def register_atexit(pipeline: Pipeline) -> None:
