@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 LINGER_SECONDS = 0.05
 DROP_WARNING_INTERVAL = 10.0
 MAX_BACKOFF_SECONDS = 2.0
+MIN_BACKOFF_SECONDS = 0.05
+#: A flush stops waiting once the store has failed for this long (the worker keeps trying).
+FLUSH_GIVES_UP_AFTER_FAILING = 3.0
+#: How long one worker attempt may retry before it lets go of the drain lock and backs off.
+WORKER_ATTEMPT_SECONDS = 5.0
+FOREVER = 10.0**9
 JOIN_SECONDS = 5.0
 
 
@@ -116,16 +122,28 @@ class Pipeline:
 
     # -- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
+        backoff = MIN_BACKOFF_SECONDS
         while not self._stopping.is_set():
             self._wake.wait()
             self._wake.clear()
             if self._stopping.wait(LINGER_SECONDS):
                 break
+            done = False
             try:
-                if self.drain():
+                # A bounded attempt: while the store fails, the drain lock is released between
+                # tries, so a flush on another thread is never stuck behind the worker.
+                done = self.drain(time.monotonic() + WORKER_ATTEMPT_SECONDS)
+                if done:
+                    backoff = MIN_BACKOFF_SECONDS
                     self._idle()
             except Exception as exc:  # drain already guards exporters; this is a last resort
                 _errors.report(exc, "export worker")
+            if not done and self._pending_retry is not None:
+                if self._stopping.wait(backoff):
+                    break
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                self._wake.set()
+                continue
             self._sleeping = True
             if self._queue:
                 self._sleeping = False
@@ -186,14 +204,14 @@ class Pipeline:
         """Hands the batch to each target exporter, retrying the ones that fail with back-off
         until ``deadline`` (or until the pipeline stops). Returns False if it gave up; the
         batch then stays pending and is retried first next time."""
-        delay = 0.05
+        delay = MIN_BACKOFF_SECONDS
         while True:
             targets = [e for e in targets if not self._export_one(e, batch)]
             if not targets:
                 break
             self._pending_retry = (batch, targets)
             self.stats.batches_retried += 1
-            if deadline is not None and time.monotonic() + delay > deadline:
+            if deadline is not None and self._give_up(deadline, delay):
                 return False
             if self._stopping.wait(delay):
                 return False
@@ -206,6 +224,14 @@ class Pipeline:
         self.stats.spans_exported += len(batch.spans)
         self.stats.traces_exported += len(batch.finished)
         return True
+
+    def _give_up(self, deadline: float, delay: float) -> bool:
+        """An attempt stops retrying at its deadline, or as soon as the store has been failing
+        for a while: a dead store must not block the program, at exit or anywhere else. The
+        worker then backs off and tries again; a flush returns False."""
+        now = time.monotonic()
+        failing_for = now - self._failing_since if self._failing_since is not None else 0.0
+        return now + delay > deadline or failing_for > FLUSH_GIVES_UP_AFTER_FAILING
 
     def _export_one(self, exporter: Exporter, batch: ExportBatch) -> bool:
         try:
@@ -227,7 +253,8 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def flush(self, timeout: float | None = 30.0) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Export what is queued, on the calling thread; False if it gave up (see _give_up)."""
+        deadline = time.monotonic() + (FOREVER if timeout is None else timeout)
         try:
             return self.drain(deadline)
         except Exception as exc:
