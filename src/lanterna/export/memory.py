@@ -32,6 +32,7 @@ class InMemoryExporter:
                 previous = self._traces.pop(trace.trace_id, None)
                 if previous is not None:
                     self._spans -= len(previous.data.spans)
+                    trace = _merged(previous, trace)
                 self._traces[trace.trace_id] = trace
                 self._spans += len(trace.data.spans)
             finished_now = {t.trace_id for t in batch.finished}
@@ -89,3 +90,15 @@ class InMemoryExporter:
 
     def shutdown(self) -> None:
         return None
+
+
+def _merged(earlier: Trace, later: Trace) -> Trace:
+    """Two parts of one trace (its spans recorded by two processes, joined through W3C
+    ``traceparent``): all spans, and the info of the part holding the trace's true root."""
+    known = {span.span_id for span in earlier.data.spans}
+    spans = earlier.data.spans + [s for s in later.data.spans if s.span_id not in known]
+    spans.sort(key=lambda s: s.start_time_ns)
+    later_has_root = any(s.parent_id is None for s in later.data.spans)
+    earlier_has_root = any(s.parent_id is None for s in earlier.data.spans)
+    info = earlier.info if earlier_has_root and not later_has_root else later.info
+    return Trace(info=info, data=TraceData(spans=spans))

@@ -190,7 +190,7 @@ class Pipeline:
             batch.spans.append(span)
             if trace.destination is not None:
                 batch.destinations[trace.trace_id] = trace.destination
-            if live._parent_id is None:
+            if live is trace.root:
                 batch.finished.append(assemble.finished_trace(trace, span))
                 trace.root = None  # ended and exported: let reference counting free the pair
             elif not trace.announced and not trace.ended:

@@ -9,6 +9,10 @@ from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.tracing import runtime
 from lanterna.tracing import threads as _threads  # noqa: F401  (installs on first span)
 from lanterna.tracing.context import Scope, scope
+from lanterna.tracing.propagation import (
+    get_tracing_context_headers_for_http_request,
+    set_tracing_context_from_http_request_headers,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,7 +27,9 @@ __all__ = [
     "disable",
     "enable",
     "export_stats",
+    "get_tracing_context_headers_for_http_request",
     "reset",
+    "set_tracing_context_from_http_request_headers",
 ]
 
 

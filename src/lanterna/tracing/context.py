@@ -9,7 +9,18 @@ if TYPE_CHECKING:
     from lanterna.entities.span import LiveSpan, NoOpSpan
 
 
-current_span: ContextVar[LiveSpan | NoOpSpan | None] = ContextVar(
+class RemoteParent:
+    """The span of another process that spans started here continue (W3C ``traceparent``)."""
+
+    __slots__ = ("trace_id", "span_id", "sampled")
+
+    def __init__(self, trace_id: str, span_id: str, sampled: bool) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.sampled = sampled
+
+
+current_span: ContextVar[LiveSpan | NoOpSpan | RemoteParent | None] = ContextVar(
     "lanterna_current_span", default=None
 )
 

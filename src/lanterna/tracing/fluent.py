@@ -11,7 +11,7 @@ from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.entities.trace_state import TraceState
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
-from lanterna.tracing.context import current_span, scope
+from lanterna.tracing.context import RemoteParent, current_span, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class SpanScope:
         self._span_type = span_type
         self._attributes = attributes
         self._span: LiveSpan | NoOpSpan = runtime.NOOP_SPAN
-        self._token: Token[LiveSpan | NoOpSpan | None] | None = None
+        self._token: Token[LiveSpan | NoOpSpan | RemoteParent | None] | None = None
 
     def __enter__(self) -> LiveSpan | NoOpSpan:
         config = runtime.config
@@ -101,7 +101,7 @@ def start_span_no_context(
             name, span_type, parent, inputs, attributes, start_time_ns,
             experiment_id=experiment_id,
         )
-        if span.__class__ is LiveSpan and span.parent_id is None:
+        if span.__class__ is LiveSpan and span is span._trace.root:  # type: ignore[union-attr]
             trace = span._trace  # type: ignore[union-attr]
             trace.tags.update({str(k): str(v) for k, v in (tags or {}).items()})
             trace.metadata.update({str(k): str(v) for k, v in (metadata or {}).items()})

@@ -17,7 +17,7 @@ from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.settings import setting
 from lanterna.tracing import ids
-from lanterna.tracing.context import current_span, scope
+from lanterna.tracing.context import RemoteParent, current_span, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def tracing_active() -> bool:
 def start_span(
     name: str,
     span_type: str = SpanType.UNKNOWN,
-    parent: LiveSpan | NoOpSpan | None = None,
+    parent: LiveSpan | NoOpSpan | RemoteParent | None = None,
     inputs: Any = None,
     attributes: dict[str, Any] | None = None,
     start_time_ns: int | None = None,
@@ -107,6 +107,13 @@ def start_span(
         return new_span(trace, None, name, span_type, inputs, attributes, start_time_ns)
     if parent.__class__ is NoOpSpan:
         return NOOP_SPAN
+    if parent.__class__ is RemoteParent:  # continuing a trace started in another process
+        remote: RemoteParent = parent  # type: ignore[assignment]
+        if not remote.sampled:
+            return NOOP_SPAN
+        trace = LiveTrace(remote.trace_id, experiment_id or config.experiment_id)
+        return new_span(trace, remote.span_id, name, span_type, inputs, attributes,
+                        start_time_ns, local_root=True)
     return new_span(parent._trace, parent.span_id, name, span_type,  # type: ignore[union-attr]
                     inputs, attributes, start_time_ns)
 
@@ -119,8 +126,10 @@ def new_span(
     inputs: Any,
     attributes: dict[str, Any] | None,
     start_time_ns: int | None,
+    local_root: bool = False,
 ) -> LiveSpan:
-    """A live span of ``trace``; the trace's root when ``parent_id`` is None."""
+    """A live span of ``trace``; the trace's root (in this process) when ``parent_id`` is None
+    or ``local_root`` is set (its parent then lives in another process)."""
     span = LiveSpan.__new__(LiveSpan)
     span._trace = trace
     span._trace_id = trace.trace_id
@@ -139,7 +148,7 @@ def new_span(
     if attributes:
         span.set_attributes(attributes)
     trace.open[span_id] = span
-    if parent_id is None:
+    if parent_id is None or local_root:
         trace.root = span
         live_traces[trace.trace_id] = trace
     return span
@@ -153,7 +162,7 @@ def finish(span: LiveSpan, end_time_ns: int | None = None) -> None:
     span._end_ns = end_time_ns or _time_ns()
     trace: LiveTrace = span._trace
     trace.open.pop(span._span_id, None)
-    if span._parent_id is None:
+    if span is trace.root:
         trace.ended = True
         live_traces.pop(trace.trace_id, None)
         _last_trace_id[0] = trace.trace_id
