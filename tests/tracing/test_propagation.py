@@ -7,6 +7,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,25 @@ def test_bad_or_missing_headers_start_a_new_trace(
         assert span.trace_id == "MLFLOW_NO_OP_SPAN_TRACE_ID"  # the caller chose not to sample
     parsed = parse_traceparent("00-" + "a" * 32 + "-" + "b" * 16 + "-01")
     assert parsed is not None and parsed.trace_id == "tr-" + "a" * 32 and parsed.sampled
+
+
+def test_the_store_keeps_the_roots_info_whichever_part_is_written_last(tmp_path: Path) -> None:
+    lanterna.set_tracking_uri(f"sqlite:///{tmp_path}/t.db")
+    try:
+        with lanterna.start_span("root_process") as root:
+            headers = lanterna.tracing.get_tracing_context_headers_for_http_request()
+        lanterna.flush_trace_async_logging()  # the root's part is written first
+        with (
+            lanterna.tracing.set_tracing_context_from_http_request_headers(headers),
+            lanterna.start_span("late_part") as part,
+        ):
+            part.set_status("ERROR")
+        lanterna.flush_trace_async_logging()
+        lanterna.export.setup.memory.clear()  # read what the store kept
+        stored = lanterna.get_trace(root.trace_id)
+        assert stored is not None
+        assert {s.name for s in stored.data.spans} == {"root_process", "late_part"}
+        assert stored.info.tags["mlflow.traceName"] == "root_process"
+        assert stored.info.state == "OK"
+    finally:
+        lanterna.set_tracking_uri(None)

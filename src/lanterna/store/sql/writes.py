@@ -100,8 +100,18 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
             span_rows.append(rows.span_row(span, content, postgres))
         _execute(connection, statements, spans, "nothing", span_rows)
     if batch.finished:
-        infos = [(t.info, _size(t, sizes)) for t in batch.finished]
-        _write_infos(connection, statements, infos, final=True)
+        # A part of a trace continued from another process (its local root has a remote parent)
+        # never overwrites the info the process holding the true root writes.
+        whole = [t for t in batch.finished if _holds_root(t)]
+        parts = [t for t in batch.finished if not _holds_root(t)]
+        for found, final in ((whole, True), (parts, False)):
+            if found:
+                infos = [(t.info, _size(t, sizes)) for t in found]
+                _write_infos(connection, statements, infos, final=final)
+
+
+def _holds_root(trace: Trace) -> bool:
+    return any(span.parent_id is None for span in trace.data.spans)
 
 
 def _utf8_length(text: str) -> int:
