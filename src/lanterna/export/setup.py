@@ -17,13 +17,11 @@ from lanterna.settings import setting
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lanterna.entities.trace import Trace
-    from lanterna.export.base import Exporter
 
 memory = InMemoryExporter()
 store_exporter = StoreExporter()
 _pipeline: Pipeline | None = None
 _lock = threading.Lock()
-_extra_exporters: list[Exporter] = []
 
 
 def pipeline() -> Pipeline:
@@ -32,7 +30,7 @@ def pipeline() -> Pipeline:
         with _lock:
             if _pipeline is None:
                 _pipeline = Pipeline(
-                    [memory, store_exporter, *_extra_exporters],
+                    [memory, store_exporter],
                     max_queue=int(setting("export_queue_size")),
                     batch_size=int(setting("export_batch_size")),
                 )

@@ -11,7 +11,7 @@ from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
-from lanterna.tracing.context import current_span, scope
+from lanterna.tracing.context import current_span
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def _wrap(
     elif inspect.iscoroutinefunction(fn):
 
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not _active():
+            if not runtime.tracing_active():
                 return await fn(*args, **kwargs)
             span = open_span(args, kwargs)
             token = current_span.set(span)
@@ -138,7 +138,7 @@ def _wrap(
     else:
 
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not _active():
+            if not runtime.tracing_active():
                 return fn(*args, **kwargs)
             span = open_span(args, kwargs)
             token = current_span.set(span)
@@ -157,14 +157,6 @@ def _wrap(
     wrapper.__signature__ = inspect.signature(fn)  # type: ignore[union-attr]
     wrapper.__lanterna_traced__ = True  # type: ignore[union-attr]
     return wrapper
-
-
-def _active() -> bool:
-    """``runtime.tracing_active`` spelled out, as it runs on every traced call."""
-    if not runtime.config.enabled:
-        return False
-    outer = scope.get()
-    return outer is None or outer.enabled is not False
 
 
 def _end_ok(span: LiveSpan | NoOpSpan, result: Any) -> None:

@@ -11,7 +11,7 @@ from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.entities.trace_state import TraceState
 from lanterna.exceptions import MlflowException
 from lanterna.tracing import runtime
-from lanterna.tracing.context import RemoteParent, current_span, scope
+from lanterna.tracing.context import RemoteParent, current_span
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,17 +33,14 @@ class SpanScope:
         self._token: Token[LiveSpan | NoOpSpan | RemoteParent | None] | None = None
 
     def __enter__(self) -> LiveSpan | NoOpSpan:
-        config = runtime.config
-        if config.enabled:
-            outer = scope.get()
-            if outer is None or outer.enabled is not False:
-                try:
-                    self._span = runtime.start_span(
-                        self._name, self._span_type, current_span.get(), None, self._attributes
-                    )
-                except Exception as exc:
-                    _errors.report(exc, f"starting span {self._name!r}")
-                self._token = current_span.set(self._span)
+        if runtime.tracing_active():
+            try:
+                self._span = runtime.start_span(
+                    self._name, self._span_type, current_span.get(), None, self._attributes
+                )
+            except Exception as exc:
+                _errors.report(exc, f"starting span {self._name!r}")
+            self._token = current_span.set(self._span)
         return self._span
 
     def __exit__(
