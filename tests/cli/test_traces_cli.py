@@ -64,6 +64,17 @@ def test_list_with_filter_and_json(
     assert infos[0]["state"] == "ERROR"
 
 
+def test_list_with_or_not_and_parentheses(
+    traced: dict[str, str], store_uri: str, store_experiment: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["traces", "list", "--uri", store_uri, "--experiment-id", store_experiment,
+                 "--filter", "NOT (trace.status = 'ERROR' OR trace.name = 'ask Porto')", "--json"])
+    assert code == 0
+    infos = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [i["trace_id"] for i in infos] == [traced["Lisbon"]]
+
+
 def test_list_bad_filter_names_the_token(
     store_uri: str, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:

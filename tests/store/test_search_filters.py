@@ -304,8 +304,8 @@ def test_bad_filter_names_the_offending_token(data: Dataset) -> None:
                                filter_string="trace.status = 'OK' AND trace.colour = 'red'")
     assert "'colour'" in str(info.value)
     assert info.value.token == "colour"
-    with pytest.raises(InvalidFilterError, match="OR"):
-        lanterna.search_traces(filter_string="tag.a = 'x' OR tag.b = 'y'")
+    with pytest.raises(InvalidFilterError, match="position 14"):
+        lanterna.search_traces(filter_string="tag.a = 'x' OR")
 
 
 @settings(max_examples=150, deadline=None,

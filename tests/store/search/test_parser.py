@@ -8,9 +8,12 @@ from hypothesis import strategies as st
 
 from lanterna.exceptions import InvalidFilterError, MlflowException
 from lanterna.store.search import (
+    AllOf,
+    AnyOf,
     Comparison,
     Entity,
     Filter,
+    Not,
     Operator,
     OrderBy,
     Value,
@@ -47,6 +50,20 @@ def test_clauses_are_joined_by_and_in_any_case() -> None:
             Comparison("metadata", "m", "!=", "c"),
         )
     )
+
+
+def test_or_not_and_parentheses_nest_by_precedence() -> None:
+    a, b, c = (Comparison("attribute", "name", "=", v) for v in "abc")
+    assert parse_filter("name = 'a' OR name = 'b' AND name = 'c'") == Filter(
+        (AnyOf((a, AllOf((b, c)))),))
+    assert parse_filter("(name = 'a' or name = 'b') and name = 'c'") == Filter(
+        (AnyOf((a, b)), c))
+    assert parse_filter("NOT name = 'a' AND name = 'b'") == Filter((Not(a), b))
+    assert parse_filter("not (name = 'a' AND (name = 'b' AND name = 'c'))") == Filter(
+        (Not(AllOf((a, b, c))),))
+    assert parse_filter("((name = 'a'))") == Filter((a,))  # parentheses alone change nothing
+    assert parse_filter("tag.x NOT IN ('a') AND NOT tag.y IS NULL").comparisons() == [
+        Comparison("tag", "x", "NOT IN", ("a",)), Comparison("tag", "y", "IS NULL", None)]
 
 
 # --- entities and keys ------------------------------------------------------------------------
@@ -275,12 +292,14 @@ def test_unknown_key_message_has_the_documented_shape() -> None:
         ("name =", "", 6, "expected a quoted string or a number"),
         ("= 'x'", "=", 0, "expected a key"),
         ("'x' = name", "'x'", 0, "expected a key"),
-        ("(name = 'x')", "(", 0, "expected a key"),
+        ("(name = 'x'", "", 11, "')' to close the '(' at position 0"),
         ("name = 'x' AND", "", 14, "expected a key"),
         ("name = 'x' AND AND name = 'y'", "AND", 15, "expected a key"),
-        ("name = 'x' name = 'y'", "name", 11, "expected AND or the end"),
-        ("name = 'a' OR name = 'b'", "OR", 11, "OR is not supported"),
-        ("name = 'x')", ")", 10, "expected AND"),
+        ("name = 'x' name = 'y'", "name", 11, "expected AND, OR or the end"),
+        ("name = 'a' OR", "", 13, "expected a key"),
+        ("name = 'x')", ")", 10, "expected AND, OR"),
+        ("NOT NOT", "", 7, "expected a key"),
+        ("name = 'a' AND (OR name = 'b')", "OR", 16, "expected a key"),
         ("name == 'x'", "=", 6, "expected a quoted string or a number"),
         ("name NOT LIKE 'x'", "LIKE", 9, "IN after NOT"),
         ("tag.t IS 'x'", "'x'", 9, "NULL after IS"),

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from lanterna.store.search.ast import Comparison, Entity, Filter, Operator, OrderBy, Scalar, Value
+from lanterna.store.search.ast import (
+    AllOf,
+    AnyOf,
+    Comparison,
+    Entity,
+    Expression,
+    Filter,
+    Not,
+    Operator,
+    OrderBy,
+    Scalar,
+    Value,
+)
 from lanterna.store.search.parser import parse_filter, parse_order_by
 
 __all__ = [
+    "AllOf",
+    "AnyOf",
     "Comparison",
     "Entity",
+    "Expression",
     "Filter",
+    "Not",
     "Operator",
     "OrderBy",
     "Scalar",

@@ -96,10 +96,50 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
-class Filter:
-    """Clauses joined by ``AND``; no clauses matches every trace."""
+class AnyOf:
+    """Items joined by ``OR`` (two or more): a trace matches if it matches any of them."""
 
-    clauses: tuple[Comparison, ...] = ()
+    items: tuple[Expression, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Items joined by ``AND`` inside ``OR``, ``NOT`` or parentheses (two or more)."""
+
+    items: tuple[Expression, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """``NOT item``: exactly the traces ``item`` does not match (a complement, so a trace whose
+    value is missing matches ``NOT name = 'x'``, unlike ``name != 'x'``)."""
+
+    item: Expression
+
+
+Expression: TypeAlias = "Comparison | AnyOf | AllOf | Not"
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Clauses joined by ``AND``; no clauses matches every trace. A filter written without
+    ``OR``, ``NOT`` and parentheses has only :class:`Comparison` clauses, as in MLflow."""
+
+    clauses: tuple[Expression, ...] = ()
+
+    def comparisons(self) -> list[Comparison]:
+        """Every comparison of the filter, at any depth, in source order."""
+        found: list[Comparison] = []
+        pending: list[Expression] = list(reversed(self.clauses))
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Comparison):
+                found.append(node)
+            elif isinstance(node, Not):
+                pending.append(node.item)
+            else:
+                pending.extend(reversed(node.items))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +158,13 @@ __all__ = [
     "ORDER_BY_KEYS",
     "SPAN_KEYS",
     "TRACE_STATES",
+    "AllOf",
+    "AnyOf",
     "Comparison",
     "Entity",
+    "Expression",
     "Filter",
+    "Not",
     "Operator",
     "OrderBy",
     "Scalar",

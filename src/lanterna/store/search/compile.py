@@ -11,6 +11,10 @@ Tag, metadata and span clauses follow SQL's rules for missing values: ``tag.k !=
 traces that have the tag ``k`` with another value, and ``tag.k IS NULL`` the ones without it.
 Each span clause is tested on its own: ``span.name = 'a' AND span.type = 'LLM'`` matches a
 trace with a span named ``a`` and an LLM span, not necessarily the same one.
+
+``OR`` and ``AND`` map to SQL's; ``NOT x`` is the complement of ``x`` (a comparison that SQL
+finds unknown, such as ``name = 'a'`` on a trace without a name, counts as false first), so
+``NOT x`` and ``x`` always split the traces in two.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy import (
     case,
     column,
     exists,
+    false,
     func,
     literal,
     literal_column,
@@ -32,6 +37,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    true,
     union_all,
 )
 from sqlalchemy import Table as SqlTable
@@ -40,7 +46,7 @@ from sqlalchemy.types import Numeric, Text
 
 from lanterna.exceptions import InvalidFilterError
 from lanterna.store.search import patterns
-from lanterna.store.search.ast import Comparison, Filter, Scalar
+from lanterna.store.search.ast import AllOf, AnyOf, Comparison, Expression, Filter, Not, Scalar
 from lanterna.store.sql import fulltext
 from lanterna.store.sql.tables import spans, trace_metadata, trace_tags, traces
 
@@ -82,12 +88,29 @@ class Clause:
 def compile_filter(parsed: Filter, dialect: str) -> list[Clause]:
     """One compiled clause per clause of the filter (to be joined with AND)."""
     compiler = _Compiler(dialect)
-    return [compiler.compiled(c) for c in parsed.clauses]
+    return [compiler.expression(c) for c in parsed.clauses]
 
 
 class _Compiler:
     def __init__(self, dialect: str) -> None:
         self.postgres = dialect == "postgresql"
+
+    def expression(self, node: Expression) -> Clause:
+        if isinstance(node, Comparison):
+            return self.compiled(node)
+        if isinstance(node, Not):
+            inner = self.expression(node.item).condition
+            return Clause(not_(case((inner, true()), else_=false())))
+        parts = [self.expression(item) for item in node.items]
+        if isinstance(node, AllOf):
+            return Clause(and_(*(p.condition for p in parts)))
+        assert isinstance(node, AnyOf)
+        condition = or_(*(p.condition for p in parts))
+        if all(p.members is not None for p in parts):  # every branch listed by an index
+            members = union_all(*(select(p.members.subquery()) for p in parts))
+            estimates = [p.members if p.estimate is None else p.estimate for p in parts]
+            return Clause(condition, members, union_all(*(select(e.subquery()) for e in estimates)))
+        return Clause(condition)
 
     def compiled(self, c: Comparison) -> Clause:
         if (c.entity, c.key) in (("attribute", "text"), ("span", "content")):

@@ -16,7 +16,7 @@ from lanterna.exceptions import InvalidFilterError
 TokenKind: TypeAlias = Literal[
     "IDENT", "STRING", "NUMBER", "OP", "KEYWORD", "LPAREN", "RPAREN", "COMMA", "EOF"
 ]
-KEYWORDS = frozenset({"AND", "IN", "NOT", "LIKE", "ILIKE", "RLIKE", "IS", "NULL"})
+KEYWORDS = frozenset({"AND", "OR", "IN", "NOT", "LIKE", "ILIKE", "RLIKE", "IS", "NULL"})
 
 NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NAME_START = re.compile(r"[^\W\d]\w*")

@@ -1,11 +1,18 @@
 """Parse ``search_traces`` filters and ``order_by`` items into the AST of :mod:`.ast`.
 
-Grammar (no recursion, so no input can exhaust the stack)::
+Grammar (``NOT`` binds tightest, then ``AND``, then ``OR``; keywords in any case)::
 
-    filter  := clause (AND clause)* EOF
+    filter  := or EOF
+    or      := and (OR and)*
+    and     := unary (AND unary)*
+    unary   := NOT unary | '(' or ')' | clause
     clause  := name ( cmp value | [NOT] IN '(' value (',' value)* ')'
                     | (LIKE | ILIKE | RLIKE) string | IS [NOT] NULL )
     value   := string | number
+
+Chains of ``AND``/``OR`` are read in loops; only parentheses and ``NOT`` nest, at most
+:data:`MAX_DEPTH` deep, so no input can exhaust the stack. A filter without ``OR``, ``NOT`` and
+parentheses parses to a flat list of comparisons, as in MLflow.
 
 Names resolve through entity and key aliases to the allow-lists in :mod:`.ast`; each key has its
 own operators and value type. Every failure is an ``InvalidFilterError`` naming the token.
@@ -27,9 +34,13 @@ from lanterna.store.search.ast import (
     ORDER_BY_KEYS,
     SPAN_KEYS,
     TRACE_STATES,
+    AllOf,
+    AnyOf,
     Comparison,
     Entity,
+    Expression,
     Filter,
+    Not,
     Operator,
     OrderBy,
     Scalar,
@@ -45,6 +56,8 @@ from lanterna.store.search.lexer import (
     tokenize,
 )
 
+#: How deep parentheses and NOT may nest (SQL engines refuse much deeper expressions).
+MAX_DEPTH = 32
 _REGEX_CHECK = threading.Lock()  # warnings.catch_warnings is not thread-safe
 _ENTITY_NAMES = "trace, attributes, tag, metadata, span"
 _COMPARE: dict[str, Operator] = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
@@ -130,22 +143,54 @@ class _Parser:
         return OrderBy(key, ascending)
 
     def filter(self) -> Filter:
-        clauses: list[Comparison] = []
         if self.tokens[0].kind == "EOF":
             return Filter()
+        expression = self.any_of(0)
+        token = self.next()
+        if token.kind != "EOF":
+            raise self.unexpected(token, "AND, OR or the end of the filter")
+        if isinstance(expression, AllOf):  # top-level AND: a flat list, as MLflow reads it
+            return Filter(expression.items)
+        return Filter((expression,))
+
+    def any_of(self, depth: int) -> Expression:
+        items = [self.all_of(depth)]
+        while self.peek_keyword("OR"):
+            self.next()
+            items.append(self.all_of(depth))
+        return items[0] if len(items) == 1 else AnyOf(tuple(items))
+
+    def all_of(self, depth: int) -> Expression:
+        items: list[Expression] = []
         while True:
-            clauses.append(self.clause())
-            token = self.next()
-            if token.kind == "EOF":
-                return Filter(tuple(clauses))
-            if not (token.kind == "KEYWORD" and token.value == "AND"):
-                hint = " (OR is not supported)" if token.text.upper() == "OR" else ""
-                raise self.unexpected(token, "AND or the end of the filter" + hint)
+            item = self.unary(depth)
+            # (a AND b) AND c is a AND b AND c: keep conjunctions flat.
+            items.extend(item.items if isinstance(item, AllOf) else (item,))
+            if not self.peek_keyword("AND"):
+                return items[0] if len(items) == 1 else AllOf(tuple(items))
+            self.next()
+
+    def unary(self, depth: int) -> Expression:
+        token = self.tokens[self.index]
+        nests = token.kind == "LPAREN" or (token.kind == "KEYWORD" and token.value == "NOT")
+        if nests and depth >= MAX_DEPTH:
+            raise self.error(
+                token, f"parentheses and NOT nested more than {MAX_DEPTH} deep", "a simpler filter"
+            )
+        if token.kind == "KEYWORD" and token.value == "NOT":
+            self.next()
+            return Not(self.unary(depth + 1))
+        if token.kind == "LPAREN":
+            self.next()
+            inner = self.any_of(depth + 1)
+            self.expect("RPAREN", "", "')' to close the '(' at position " + str(token.position))
+            return inner
+        return self.clause()
 
     def clause(self) -> Comparison:
         name = self.next()
         if name.kind != "IDENT":
-            raise self.unexpected(name, "a key such as trace.status or tag.<name>")
+            raise self.unexpected(name, "a key such as trace.status or tag.<name>, NOT or '('")
         entity, key = self.resolve(name.parts)
         op, op_token = self.operator()
         allowed = _allowed_ops(entity, key)
