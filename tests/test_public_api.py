@@ -13,7 +13,8 @@ from lanterna import _errors
 from lanterna.testing.pytest_plugin import TracesRecorded
 
 HEAVY = ("sqlalchemy", "alembic", "psycopg", "pandas", "numpy", "openai", "httpx",
-         "opentelemetry.sdk", "starlette", "fastapi", "uvicorn", "concurrent.futures.thread",
+         "opentelemetry.sdk", "opentelemetry.proto", "opentelemetry.trace", "google.protobuf",
+         "starlette", "fastapi", "uvicorn", "concurrent.futures.thread",
          "inspect", "dataclasses", "logging", "json", "typing", "re", "lanterna.store",
          "lanterna.client",
          "lanterna.integrations")

@@ -185,16 +185,19 @@ class Span:
     def __setstate__(self, state: dict[str, Any]) -> None:
         _fill_from_dict(self, state)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The span as an OTLP-style dict, MLflow 3's exchange format."""
+    def _encoded_attributes(self) -> dict[str, str]:
+        """Every attribute, reserved keys included, as JSON text (MLflow's storage form)."""
         if self._inputs is _PENDING:  # still the JSON text it was loaded from: reuse it
-            attributes = {
+            return {
                 SpanAttributeKey.REQUEST_ID: encode_attribute(self._trace_id),
                 SpanAttributeKey.SPAN_TYPE: encode_attribute(self._span_type),
                 **self._attributes,
             }
-        else:
-            attributes = {k: encode_attribute(v) for k, v in self.attributes.items()}
+        return {k: encode_attribute(v) for k, v in self.attributes.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The span as an OTLP-style dict, MLflow 3's exchange format."""
+        attributes = self._encoded_attributes()
         return {
             "trace_id": _hex_to_b64(self._trace_id.removeprefix("tr-")),
             "span_id": _hex_to_b64(self._span_id),
@@ -216,13 +219,44 @@ class Span:
     def to_immutable_span(self) -> Span:
         return self
 
+    def to_otel_proto(self) -> Any:
+        """The span as an OpenTelemetry ``opentelemetry.proto.trace.v1.trace_pb2.Span``
+        (needs ``lanterna[otel]``)."""
+        from lanterna.entities._otlp import span_to_otlp
+
+        return span_to_otlp(self)
+
+    @classmethod
+    def from_otel_proto(
+        cls, otel_proto_span: Any, location_id: str | None = None, *,
+        preserve_request_id: bool = False,
+    ) -> Span:
+        """A span from an OTLP ``Span`` message. Its trace id is ``tr-`` + the OTLP trace id's
+        hex, or with ``preserve_request_id=True`` the span's ``mlflow.traceRequestId``
+        attribute when it has one. ``location_id`` (Databricks Unity Catalog) is ignored."""
+        from lanterna.entities._otlp import span_from_otlp
+
+        trace_id = None
+        if preserve_request_id:
+            for item in otel_proto_span.attributes:
+                if item.key == SpanAttributeKey.REQUEST_ID:
+                    trace_id = decode_attribute(item.value.string_value) or None
+        return span_from_otlp(otel_proto_span, trace_id=trace_id)
+
 
 def _fill_from_dict(span: Span, data: dict[str, Any]) -> None:
     context = data.get("context") or {}  # MLflow 2 layout
     attributes = dict(data.get("attributes") or {})
     trace_id = decode_attribute(attributes.pop(SpanAttributeKey.REQUEST_ID, None))
     if not trace_id:
-        trace_id = "tr-" + _id_to_hex(data.get("trace_id") or context.get("trace_id") or "")
+        raw_id = data.get("trace_id") or context.get("trace_id")
+        if not raw_id:
+            raise MlflowException(
+                "Failed to create a Span object from the given dictionary: the "
+                f"{SpanAttributeKey.REQUEST_ID} attribute is empty or missing. Pass a span dict "
+                "from Span.to_dict() (it carries the trace id)."
+            )
+        trace_id = "tr-" + _id_to_hex(raw_id)
     span._trace_id = str(trace_id)
     span._span_id = _id_to_hex(data.get("span_id") or context.get("span_id") or "")
     parent = data.get("parent_span_id", data.get("parent_id"))

@@ -72,6 +72,18 @@ class SpanEvent:
             attributes=dict(attributes),
         )
 
+    def to_otel_proto(self) -> Any:
+        """The event as an OTLP ``Span.Event`` message (needs ``lanterna[otel]``)."""
+        from lanterna.entities._otlp import event_to_otlp
+
+        return event_to_otlp(self)
+
+    @classmethod
+    def from_otel_proto(cls, otel_proto_event: Any) -> SpanEvent:
+        from lanterna.entities._otlp import event_from_otlp
+
+        return event_from_otlp(otel_proto_event)
+
 
 def _safe_str(obj: object) -> str:
     try:

@@ -72,6 +72,30 @@ class SpanStatus:
         code = data.get("code", data.get("status_code", "UNSET"))
         return cls(code, data.get("message", data.get("description", "")) or "")
 
+    def to_otel_status(self) -> Any:
+        """The OpenTelemetry API's ``opentelemetry.trace.Status`` (needs ``opentelemetry-api``)."""
+        from opentelemetry.trace import Status, StatusCode
+
+        code = getattr(StatusCode, self.status_code.value)
+        return Status(code, self.description or None if code is StatusCode.ERROR else None)
+
+    @classmethod
+    def from_otel_status(cls, otel_status: Any) -> SpanStatus:
+        """From an OpenTelemetry API ``Status`` (its ``status_code.name`` is UNSET, OK or ERROR)."""
+        return cls(otel_status.status_code.name, otel_status.description or "")
+
+    def to_otel_proto_status(self) -> Any:
+        """The OTLP protobuf ``Status`` message (needs ``lanterna[otel]``)."""
+        from lanterna.entities._otlp import status_to_otlp
+
+        return status_to_otlp(self)
+
+    @classmethod
+    def from_otel_proto_status(cls, otel_proto_status: Any) -> SpanStatus:
+        from lanterna.entities._otlp import status_from_otlp
+
+        return status_from_otlp(otel_proto_status)
+
 
 UNSET = SpanStatus(SpanStatusCode.UNSET)
 OK = SpanStatus(SpanStatusCode.OK)
