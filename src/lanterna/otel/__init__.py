@@ -1,0 +1,2 @@
+"""Interop with OpenTelemetry: attribute conventions (and, loaded only when used, the SDK
+bridge)."""
