@@ -629,7 +629,7 @@ def _parts_text(value: Any) -> Any:
     if isinstance(value, list):
         texts = [p.get("content") for p in value if isinstance(p, dict)]
         if texts and all(isinstance(t, str) for t in texts):
-            return "".join(texts)
+            return "".join(str(t) for t in texts)
     return value
 
 
