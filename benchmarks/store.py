@@ -106,7 +106,7 @@ def _fill(store: Any, traces: int) -> None:
     """``traces`` traces of 5 spans, written 1,000 traces per transaction."""
     from lanterna.entities import Span, Trace, TraceInfo, TraceState
     from lanterna.entities.trace import TraceData
-    from lanterna.export.base import ExportBatch
+    from lanterna.store.batch import ExportBatch
 
     base_ns = time.time_ns() - traces * 1_000_000_000
     envs = ("prod", "staging", "dev", "test")

@@ -60,11 +60,11 @@ __all__ = [
 _LAZY = {
     "Client": ("lanterna.client", "Client"),
     "MlflowClient": ("lanterna.client", "Client"),
-    "search_traces": ("lanterna.store.fluent", "search_traces"),
-    "delete_traces": ("lanterna.store.fluent", "delete_traces"),
-    "set_tracking_uri": ("lanterna.store.fluent", "set_tracking_uri"),
-    "get_tracking_uri": ("lanterna.store.fluent", "get_tracking_uri"),
-    "set_experiment": ("lanterna.store.fluent", "set_experiment"),
+    "search_traces": ("lanterna._store_fluent", "search_traces"),
+    "delete_traces": ("lanterna._store_fluent", "delete_traces"),
+    "set_tracking_uri": ("lanterna._store_fluent", "set_tracking_uri"),
+    "get_tracking_uri": ("lanterna._store_fluent", "get_tracking_uri"),
+    "set_experiment": ("lanterna._store_fluent", "set_experiment"),
     "openai": ("lanterna.openai", None),
 }
 

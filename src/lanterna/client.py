@@ -210,7 +210,7 @@ class Client:
     ) -> PagedList:
         """One page of stored traces; pass ``.token`` of the result as ``page_token`` for the
         next page."""
-        from lanterna.store import fluent
+        from lanterna import _store_fluent as fluent
 
         setup.flush()
         ids = fluent._active_experiment_ids(experiment_ids, None)
@@ -227,7 +227,7 @@ class Client:
         max_traces: int | None = None,
         trace_ids: Sequence[str] | None = None,
     ) -> int:
-        from lanterna.store import fluent
+        from lanterna import _store_fluent as fluent
 
         return fluent.delete_traces(experiment_id, max_timestamp_millis, max_traces, trace_ids,
                                     tracking_uri=self._tracking_uri)

@@ -1,38 +1,16 @@
-"""The exporter interface: what the export pipeline hands to a destination."""
+"""The exporter interface: what the export pipeline hands to a destination.
+
+The batch type is ``lanterna.store.batch.ExportBatch`` (beside the Store protocol, so stores need
+not import this package); ``lanterna.export.base.ExportBatch`` still finds it.
+"""
 
 from __future__ import annotations
 
-from lanterna.entities.span import Span
-from lanterna.entities.trace import Trace
-from lanterna.entities.trace_info import TraceInfo
-
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Protocol
-
-
-class ExportBatch:
-    """One unit of export work, in the order things happened.
-
-    ``started``: traces seen for the first time while still running (state IN_PROGRESS), so a
-    crash leaves them visible. ``spans``: spans that ended. ``finished``: traces whose root ended,
-    with their final info and every span exported so far. ``destinations``: trace id to
-    tracking URI, for the traces that go elsewhere than the process-wide store (a Client's).
-    """
-
-    __slots__ = ("started", "spans", "finished", "destinations")
-
-    def __init__(self) -> None:
-        self.started: list[TraceInfo] = []
-        self.spans: list[Span] = []
-        self.finished: list[Trace] = []
-        self.destinations: dict[str, str] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.started or self.spans or self.finished)
-
-
 if TYPE_CHECKING:  # a protocol for the type checker only; nothing imports typing at run time
+    from typing import Any, Protocol
+
+    from lanterna.store.batch import ExportBatch
 
     class Exporter(Protocol):
         def export(self, batch: ExportBatch) -> None:
@@ -40,3 +18,12 @@ if TYPE_CHECKING:  # a protocol for the type checker only; nothing imports typin
 
         def shutdown(self) -> None:
             """Release resources; called once at exit after the last batch."""
+
+
+def __getattr__(name: str) -> Any:
+    """``ExportBatch`` loads on first use (``import lanterna`` does not load the store)."""
+    if name == "ExportBatch":
+        from lanterna.store.batch import ExportBatch
+
+        return ExportBatch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

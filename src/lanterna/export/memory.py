@@ -10,7 +10,10 @@ import threading
 from collections import OrderedDict
 
 from lanterna.entities.trace import Trace, TraceData
-from lanterna.export.base import ExportBatch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lanterna.store.batch import ExportBatch
 
 
 class InMemoryExporter:

@@ -17,12 +17,11 @@ from collections import deque
 from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
-from lanterna.export.base import ExportBatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-
     from lanterna.export.base import Exporter
+    from lanterna.store.batch import ExportBatch
 
 
 LINGER_SECONDS = 0.05
@@ -180,6 +179,8 @@ class Pipeline:
             self._drain_lock.release()
 
     def _take_batch(self) -> ExportBatch:
+        from lanterna.store.batch import ExportBatch  # on the worker: not at ``import lanterna``
+
         batch = ExportBatch()
         queue = self._queue
         for _ in range(min(len(queue), self.batch_size)):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from lanterna.entities.trace import Trace
 
 memory = InMemoryExporter()
-store_exporter = StoreExporter()
+store_exporter = StoreExporter(lambda: pipeline().stats)
 _pipeline: Pipeline | None = None
 _lock = threading.Lock()
 

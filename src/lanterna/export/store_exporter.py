@@ -10,28 +10,35 @@ one bad trace never blocks the others; the refused ones are logged and counted.
 from __future__ import annotations
 
 from lanterna import _errors
-from lanterna.export.base import ExportBatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # nothing here imports typing at run time (``import lanterna`` stays light)
     from collections.abc import Callable
     from typing import Any
 
+    from lanterna.export.pipeline import Stats
+    from lanterna.store.batch import ExportBatch
+
 #: At exit, how long to spend indexing what was just written (the rest is indexed later).
 EXIT_INDEX_SECONDS = 1.0
 
 
 class StoreExporter:
+    """``stats``: the counters of the pipeline this exporter serves (a callable, because a
+    forked child starts counting afresh)."""
+
     missing_driver_warned = False
+
+    def __init__(self, stats: Callable[[], Stats]) -> None:
+        self._stats = stats
 
     def export(self, batch: ExportBatch) -> None:
         try:
             self._export(batch)
         except ImportError as exc:  # retrying cannot install a package: say so once, go on
             from lanterna import _log
-            from lanterna.export import setup
 
-            setup.pipeline().stats.spans_dropped += len(batch.spans)
+            self._stats().spans_dropped += len(batch.spans)
             if not self.missing_driver_warned:
                 self.missing_driver_warned = True
                 _log.warning("lanterna cannot store traces (they stay in memory only): %s",
@@ -43,7 +50,7 @@ class StoreExporter:
         if not batch.destinations:
             self._write(uri.get_store(), batch)
             return
-        from lanterna.store.sql.writes import split_by_destination
+        from lanterna.store.batch import split_by_destination
 
         for destination, part in split_by_destination(batch).items():
             self._write(uri.get_store(destination), part)
@@ -57,8 +64,7 @@ class StoreExporter:
             self._write_trace_by_trace(store, batch)
 
     def _write_trace_by_trace(self, store: Any, batch: ExportBatch) -> None:
-        from lanterna.export import setup
-        from lanterna.store.sql.writes import group_by_trace
+        from lanterna.store.batch import group_by_trace
 
         for part in group_by_trace(batch):
             try:
@@ -66,7 +72,7 @@ class StoreExporter:
             except Exception as exc:
                 if _is_outage(exc):
                     raise  # the whole batch is retried; parts already written are idempotent
-                setup.pipeline().stats.spans_rejected += len(part.spans)
+                self._stats().spans_rejected += len(part.spans)
                 first = (part.spans or part.finished or part.started)[0]
                 try:  # noqa: SIM105  (contextlib is not imported at ``import lanterna``)
                     _errors.report(exc, f"store refused trace {first.trace_id}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from lanterna.entities.trace import Trace
-from lanterna.export.base import ExportBatch
+from lanterna.store.batch import ExportBatch
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"

@@ -22,8 +22,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceTagKey
 from lanterna.exceptions import InvalidFilterError, MlflowException, StoreError
-from lanterna.export.base import ExportBatch
 from lanterna.store.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Experiment
+from lanterna.store.batch import ExportBatch
 from lanterna.store.search import paging
 from lanterna.store.search.compile import Clause, compile_filter
 from lanterna.store.search.parser import parse_filter, parse_order_by

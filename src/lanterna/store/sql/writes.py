@@ -11,8 +11,8 @@ PostgreSQL. The statements are built once from the table definitions, never from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, Table
 from sqlalchemy.dialects import postgresql
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey
-from lanterna.export.base import ExportBatch
+from lanterna.store.batch import ExportBatch
 from lanterna.store.sql import rows
 from lanterna.store.sql.tables import spans, trace_metadata, trace_tags, traces
 
@@ -83,7 +83,6 @@ def _pg_cast(column: Any) -> tuple[str, str]:
 
 _STATEMENTS = {True: _Statements(True), False: _Statements(False)}
 Row = tuple[Any, ...]
-K = TypeVar("K")
 
 
 def write_batch(connection: Connection, batch: ExportBatch) -> None:
@@ -170,32 +169,3 @@ def _execute(
                                                                            strict=True)))
     else:
         connection.exec_driver_sql(sql, values)
-
-
-def group_by_trace(batch: ExportBatch) -> list[ExportBatch]:
-    """The batch split into one batch per trace, for writing around a row the store refuses."""
-    return list(_split(batch, lambda trace_id: trace_id).values())
-
-
-def split_by_destination(batch: ExportBatch) -> dict[str | None, ExportBatch]:
-    """The batch split by tracking URI (None: the one in force), from ``batch.destinations``."""
-    return _split(batch, batch.destinations.get)
-
-
-def _split(batch: ExportBatch, key: Callable[[str], K]) -> dict[K, ExportBatch]:
-    parts: dict[K, ExportBatch] = {}
-
-    def part(trace_id: str) -> ExportBatch:
-        name = key(trace_id)
-        found = parts.get(name)
-        if found is None:
-            found = parts[name] = ExportBatch()
-        return found
-
-    for info in batch.started:
-        part(info.trace_id).started.append(info)
-    for span in batch.spans:
-        part(span.trace_id).spans.append(span)
-    for trace in batch.finished:
-        part(trace.trace_id).finished.append(trace)
-    return parts
