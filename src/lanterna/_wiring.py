@@ -10,6 +10,9 @@ from lanterna.tracing import reaper, runtime
 
 
 def _first_put(span: LiveSpan) -> None:
+    from lanterna.store import uri
+
+    uri.resolve()  # a relative SQLite path is fixed now, before any os.chdir
     pipeline = setup.pipeline()
     runtime.sink = pipeline.put
     # Registered after the pipeline's own exit hook, so it runs first (atexit is LIFO): traces

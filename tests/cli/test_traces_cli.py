@@ -106,7 +106,7 @@ def test_show_prints_the_tree(
 def test_show_unknown_id_fails_clearly(
     store_uri: str, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
-    assert main(["traces", "show", "tr-" + "0" * 32, "--uri", store_uri]) == 1
+    assert main(["traces", "show", "tr-" + "0" * 32, "--uri", store_uri]) == 2
     assert "traces list" in capsys.readouterr().err
 
 

@@ -1,4 +1,9 @@
-"""The ``lanterna`` command: ``demo``, ``traces …``, ``db upgrade``."""
+"""The ``lanterna`` command: ``demo``, ``traces …``, ``db upgrade``.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``; adding a command is
+one more name in ``_COMMANDS``. Every failure is answered with one line on stderr and exit
+code 2 (see :mod:`lanterna.cli.errors`), never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,39 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Subcommand modules; each exposes ``add_parser(subparsers)``. Loaded only when the CLI runs.
-_COMMANDS = ("lanterna.cli.demo", "lanterna.cli.traces", "lanterna.cli.db")
+from lanterna.cli.errors import CliParser, describe, fail
+
+# Subcommand modules, loaded only when the CLI runs.
+_COMMANDS = (
+    "lanterna.cli.demo",
+    "lanterna.cli.traces",
+    "lanterna.cli.db",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lanterna", description="Tracing for LLM and agent applications."
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = CliParser(prog="lanterna", description="Tracing for LLM and agent applications.")
+    parser.add_argument("--version", action="version", version=f"lanterna {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(name).add_parser(subparsers)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lanterna")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from lanterna import __version__
+
+        return __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
@@ -40,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # every other failure: one line, exit 2, no traceback
+        return fail(describe(exc))
 
 
 if __name__ == "__main__":

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from lanterna.exceptions import MlflowException
+from lanterna.cli.stores import add_uri_argument, answering, location, open_store
 
 
 def add_parser(subparsers: Any) -> None:
@@ -15,20 +14,15 @@ def add_parser(subparsers: Any) -> None:
     upgrade = commands.add_parser(
         "upgrade", help="create or migrate the database to the newest schema (safe to repeat)"
     )
-    upgrade.add_argument("--uri", help="tracking URI (default: the one in force)")
+    add_uri_argument(upgrade)
     upgrade.set_defaults(func=run_upgrade)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    from lanterna.store import uri
-
-    store = uri.get_store(args.uri)
-    try:
+    store = open_store(args, must_exist=False)
+    with answering(store):
         revision = store.upgrade()
         store.engine()
         store.maintain()  # a full-text index that fell behind catches up here
-    except MlflowException as exc:
-        print(f"lanterna: {exc}", file=sys.stderr)
-        return 1
-    print(f"{store.where}: schema at revision {revision} (the newest this lanterna knows).")
+    print(f"{location(store)}: schema at revision {revision} (the newest this lanterna knows).")
     return 0

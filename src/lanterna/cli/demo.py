@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 import lanterna
+from lanterna.cli.errors import CliError
 from lanterna.cli.render import render_tree
+from lanterna.cli.stores import add_uri_argument, answering, location, open_store
 from lanterna.entities import Document, SpanType
 from lanterna.entities.span import SpanAttributeKey
 
@@ -88,6 +91,10 @@ def answer_question(question: str, city: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     question = "What does lanterna do with tracing?"
+    store = open_store(args, must_exist=False)
+    with answering(store):
+        store.engine()  # an unreachable store is reported before the demo runs
+    lanterna.set_tracking_uri(store.uri)
     try:
         import openai
     except ImportError:
@@ -107,18 +114,20 @@ def run(args: argparse.Namespace) -> int:
     trace_id = lanterna.get_last_active_trace_id()
     print(f"answer: {result['answer']}\n")
     # Read the trace back from the store (not from memory) to show what was kept.
-    stored = lanterna.search_traces(
-        filter_string=f"trace.request_id = '{trace_id}'", return_type="list"
-    ) if trace_id else []
+    with answering(store):
+        stored = lanterna.search_traces(
+            filter_string=f"trace.request_id = '{trace_id}'", return_type="list"
+        ) if trace_id else []
     if not stored:
-        print("the demo trace was not recorded")
-        return 1
-    print(f"stored in {lanterna.get_tracking_uri()}:\n")
+        raise CliError(f"the demo trace was not stored in {location(store)}")
+    print(f"stored in {location(store)}:\n")
     print(render_tree(stored[0]))
-    print("\nlist the stored traces with: lanterna traces list")
+    again = "" if args.uri is None else f" --uri {shlex.quote(args.uri)}"
+    print(f"\nlist the stored traces with: lanterna traces list{again}")
     return 0
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="run a traced demo app and print its trace")
+    add_uri_argument(parser)
     parser.set_defaults(func=run)

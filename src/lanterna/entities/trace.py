@@ -96,13 +96,34 @@ class Trace:
         return cls(TraceInfo.from_dict(data["info"]), TraceData.from_dict(data.get("data") or {}))
 
     @classmethod
-    def from_json(cls, text: str) -> Trace:
+    def from_json(cls, text: str | bytes) -> Trace:
+        """One trace from ``to_json()`` text, a line of ``lanterna traces export --format
+        jsonl``, or a ``lanterna traces export`` list holding one trace."""
         import json
 
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise MlflowException(f"Trace.from_json: not valid JSON ({exc}).") from exc
+            raise MlflowException(
+                f"Trace.from_json expects the JSON of one trace, as Trace.to_json() writes; "
+                f"this is not valid JSON ({exc})."
+            ) from exc
+        if isinstance(data, list):
+            if len(data) == 1:
+                data = data[0]
+            else:
+                raise MlflowException(
+                    f"Trace.from_json reads one trace, and this JSON is a list of {len(data)}: "
+                    "read each with Trace.from_dict(item) for item in json.loads(text), or "
+                    "export one trace per line with --format jsonl."
+                )
+        if not isinstance(data, dict) or not isinstance(data.get("info"), dict):
+            found = (f"an object with keys {sorted(data)[:8]}" if isinstance(data, dict)
+                     else f"the JSON value {text[:40]!r}")
+            raise MlflowException(
+                "Trace.from_json expects an object with 'info' (the trace info) and 'data' "
+                f"({{'spans': [...]}}), as Trace.to_json() writes; got {found}."
+            )
         return cls.from_dict(data)
 
     def search_spans(

@@ -5,6 +5,9 @@ and ``memory://`` (kept in this process only). A URI lanterna cannot serve, such
 ``databricks`` or (for now) ``http(s)://``, gets one warning naming the supported ones and the
 default store is used, so the program keeps running.
 
+A relative SQLite path (the default's included) is made absolute once per process, against the
+working directory of its first use: a later ``os.chdir`` does not split traces across two files.
+
 This module imports no database code; the store is built on first use.
 """
 
@@ -29,6 +32,7 @@ _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 _explicit: str | None = None
 _stores: dict[str, SqlStore] = {}
 _warned: set[str] = set()
+_absolute: dict[str, str] = {}  # relative SQLite URI -> the absolute one fixed at first use
 _lock = threading.Lock()
 
 
@@ -41,12 +45,16 @@ def set_tracking_uri(uri: str | Path | None) -> None:
         )
     if isinstance(uri, Path):
         uri = "sqlite:///" + str(uri.expanduser().resolve())
+    if uri:
+        absolute(uri)  # a relative SQLite path names a file in today's working directory
     _explicit = uri or None
 
 
 def get_tracking_uri() -> str:
-    """The tracking URI in force: set_tracking_uri, else LANTERNA_TRACKING_URI, else the default."""
-    return _explicit or setting("tracking_uri") or DEFAULT_URI
+    """The tracking URI in use, as written: the one asked for (set_tracking_uri, else
+    LANTERNA_TRACKING_URI) if lanterna can serve it, else the default it falls back to."""
+    wanted = _explicit or setting("tracking_uri") or DEFAULT_URI
+    return wanted if supported(wanted) else DEFAULT_URI
 
 
 def supported(uri: str) -> bool:
@@ -56,12 +64,29 @@ def supported(uri: str) -> bool:
     return bool(sep) and scheme.lower() in _SQL_SCHEMES
 
 
+def absolute(uri: str) -> str:
+    """``uri`` with a relative SQLite path resolved against the working directory, the same
+    way for the whole process (the first resolution is kept)."""
+    known = _absolute.get(uri)
+    if known is not None:
+        return known
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/"):
+        return uri
+    path, sep, query = uri[len(prefix) :].partition("?")
+    if not path or path.startswith(("file:", ":memory:")):
+        return uri
+    return _absolute.setdefault(
+        uri, prefix + os.path.abspath(os.path.expanduser(path)) + sep + query
+    )
+
+
 def resolve(uri: str | None = None) -> str:
-    """The URI to use: ``uri`` (or the one in force) if lanterna can serve it, else the default
-    store (with one warning per unsupported URI)."""
-    wanted = get_tracking_uri() if uri is None else str(uri)
+    """The URI to connect to: ``uri`` (or the one asked for) if lanterna can serve it, else the
+    default store (with one warning per unsupported URI); relative SQLite paths made absolute."""
+    wanted = (_explicit or setting("tracking_uri") or DEFAULT_URI) if uri is None else str(uri)
     if supported(wanted):
-        return wanted
+        return absolute(wanted)
     if wanted not in _warned:
         _warned.add(wanted)
         if wanted.startswith(("http://", "https://")):
@@ -70,9 +95,9 @@ def resolve(uri: str | None = None) -> str:
             reason = "lanterna cannot store traces there"
         _log.warning(
             "Tracking URI %r: %s. Supported: %s. Using %s instead.",
-            wanted, reason, SUPPORTED, DEFAULT_URI,
+            wanted, reason, SUPPORTED, absolute(DEFAULT_URI),
         )
-    return DEFAULT_URI
+    return absolute(DEFAULT_URI)
 
 
 def get_store(uri: str | None = None) -> SqlStore:
@@ -96,15 +121,7 @@ def get_store(uri: str | None = None) -> SqlStore:
 
 
 def _key(uri: str) -> str:
-    """Relative SQLite paths name a file in the working directory of the moment."""
-    if uri.startswith("memory:"):
-        return "memory://"
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-        path, sep, query = uri[len(prefix) :].partition("?")
-        if path and not path.startswith(("file:", ":memory:")):
-            return prefix + os.path.abspath(os.path.expanduser(path)) + sep + query
-    return uri
+    return "memory://" if uri.startswith("memory:") else absolute(uri)
 
 
 def open_stores() -> list[SqlStore]:

@@ -1,0 +1,100 @@
+"""The store a command works on: ``--uri``, where it is (shown to the user), and its errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from lanterna.cli.errors import CliError, clean
+from lanterna.exceptions import StoreError
+
+if TYPE_CHECKING:
+    from lanterna.store.sql.store import SqlStore
+
+_MISSING_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
+
+
+def add_uri_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--uri", metavar="URI",
+        help="the store: sqlite:///path/to/file.db, postgresql://user@host:port/database or "
+             "memory:// (default: LANTERNA_TRACKING_URI, else lanterna.db in this directory)",
+    )
+
+
+def tracking_uri(args: argparse.Namespace) -> str:
+    """The URI a command uses: ``--uri`` (refused when lanterna cannot serve it), else the one
+    in force."""
+    from lanterna.store import uri
+
+    wanted: str | None = getattr(args, "uri", None)
+    if wanted is None:
+        return uri.resolve()
+    if not uri.supported(wanted):
+        raise CliError(f"cannot use --uri {wanted!r}; lanterna stores traces in {uri.SUPPORTED}")
+    return wanted
+
+
+def location(store: SqlStore) -> str:
+    """Where a store is, as the user names it: a file path or a ``postgresql://`` URI."""
+    if store.memory:
+        return "memory:// (this process only)"
+    if store.dialect == "sqlite":
+        return str(store.url.database)
+    return clean(store.where)
+
+
+def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> SqlStore:
+    """The store of ``args``; a SQLite file that is not there is an error unless the command
+    creates it."""
+    from lanterna.store import uri
+
+    store = uri.get_store(tracking_uri(args))
+    if must_exist and store.dialect == "sqlite" and not store.memory:
+        database = str(store.url.database)
+        if not database.startswith("file:") and not os.path.exists(database):
+            raise CliError(
+                f"no database at {database} (traces are stored there once a traced program "
+                "runs; try: lanterna demo)"
+            )
+    return store
+
+
+@contextmanager
+def answering(store: SqlStore) -> Iterator[None]:
+    """Store failures become one clear line naming the store and, where there is one, the fix."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (StoreError, SQLAlchemyError) as exc:
+        raise CliError(_explain(store, exc)) from exc
+
+
+def _explain(store: SqlStore, exc: Exception) -> str:
+    reason = _root_message(exc)
+    missing = _MISSING_DATABASE.search(reason)
+    if missing and store.dialect == "postgresql":
+        url = store.url
+        name = missing.group("name")
+        server = f"{url.host or 'localhost'}:{url.port or 5432}"
+        user = f" -U {url.username}" if url.username else ""
+        return (
+            f"the PostgreSQL server at {server} has no database {name!r}; create it "
+            f"(createdb -h {url.host or 'localhost'} -p {url.port or 5432}{user} {name}) "
+            "and run the command again"
+        )
+    if isinstance(exc, StoreError):
+        return clean(str(exc))
+    return f"cannot use the store at {location(store)}: {clean(reason)}"
+
+
+def _root_message(exc: BaseException) -> str:
+    """The driver's own message at the bottom of the chain of causes."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(getattr(exc, "orig", None) or exc)

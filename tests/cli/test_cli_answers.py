@@ -1,0 +1,100 @@
+"""The CLI answers like a well-made tool (issue 11): through the ``lanterna`` executable,
+exit codes, one line on stderr, no traceback, no internal names."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from cli.cli_runner import assert_one_line_error, lanterna
+from lanterna import __version__
+from lanterna.cli import build_parser
+from lanterna.testing.databases import postgres_url, require_postgres
+
+INTERNAL = re.compile(r"psycopg|sqlalchemy|SqlStore|MlflowException|StoreError|lanterna: lanterna",
+                      re.IGNORECASE)
+
+
+def leaf_commands() -> dict[str, argparse.ArgumentParser]:
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{prefix} {name}".strip())
+                return
+        found[prefix] = parser
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_version(tmp_path: Path) -> None:
+    result = lanterna("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"lanterna {__version__}"
+
+
+def test_every_store_command_takes_uri() -> None:
+    commands = leaf_commands()
+    assert {"demo", "traces list", "traces show", "traces export", "db upgrade"} <= set(commands)
+    for name, parser in commands.items():
+        options = {o for action in parser._actions for o in action.option_strings}
+        assert "--uri" in options, name
+
+
+@pytest.mark.parametrize("command", [
+    ["traces", "list"], ["traces", "list", "--json"], ["traces", "show", "tr-" + "0" * 32],
+    ["traces", "export"], ["traces", "export", "tr-" + "0" * 32],
+])
+def test_a_store_that_does_not_exist_is_named(tmp_path: Path, command: list[str]) -> None:
+    default = lanterna(*command, cwd=tmp_path)
+    assert assert_one_line_error(default).startswith(
+        f"lanterna: no database at {tmp_path / 'lanterna.db'}")
+    elsewhere = tmp_path / "sub" / "traces.db"
+    given = lanterna(*command, "--uri", f"sqlite:///{elsewhere}", cwd=tmp_path)
+    assert f"no database at {elsewhere}" in assert_one_line_error(given)
+    assert not (tmp_path / "lanterna.db").exists() and not elsewhere.exists()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_that_does_not_exist_names_the_fix(tmp_path: Path) -> None:
+    require_postgres()
+    server = postgres_url().rsplit("/", 1)[0]
+    for command in (["traces", "list"], ["db", "upgrade"], ["demo"]):
+        result = lanterna(*command, "--uri", f"{server}/lanterna_no_such_db", cwd=tmp_path)
+        line = assert_one_line_error(result)
+        assert "'lanterna_no_such_db'" in line and "createdb" in line, line
+        assert not INTERNAL.search(line), line
+
+
+def test_an_unreachable_server_is_one_line_without_internal_names(tmp_path: Path) -> None:
+    result = lanterna("traces", "list", "--uri", "postgresql://ana:secret@127.0.0.1:1/traces",
+                      cwd=tmp_path)
+    line = assert_one_line_error(result)
+    assert "postgresql://ana:***@127.0.0.1:1/traces" in line and "secret" not in line, line
+    assert not INTERNAL.search(line), line
+
+
+def test_an_unsupported_uri_is_refused(tmp_path: Path) -> None:
+    line = assert_one_line_error(lanterna("traces", "list", "--uri", "databricks", cwd=tmp_path))
+    assert "'databricks'" in line and "sqlite:///" in line and "postgresql://" in line
+
+
+@pytest.mark.parametrize("args", [
+    [], ["traces"], ["nonsense"], ["traces", "list", "--max-results", "0"],
+    ["traces", "list", "--bogus"], ["traces", "export", "--format", "xml"],
+])
+def test_usage_mistakes_are_one_line(tmp_path: Path, args: list[str]) -> None:
+    line = assert_one_line_error(lanterna(*args, cwd=tmp_path))
+    assert line.startswith("lanterna") and "--help" in line, line
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    (tmp_path / "lanterna.db").write_text("not a database\n" * 100)
+    line = assert_one_line_error(lanterna("traces", "list", cwd=tmp_path))
+    assert str(tmp_path / "lanterna.db") in line and not INTERNAL.search(line), line
