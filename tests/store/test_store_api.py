@@ -163,7 +163,7 @@ def test_a_newer_schema_gets_a_clear_error(fresh: str, capsys: pytest.CaptureFix
     with pytest.raises(SchemaTooNewError, match="newer lanterna") as info:
         uris.get_store(fresh).search_traces()
     assert "'9999'" in str(info.value)
-    assert main(["db", "upgrade", "--uri", fresh]) == 1
+    assert main(["db", "upgrade", "--uri", fresh]) == 2
     assert "newer lanterna" in capsys.readouterr().err
 
 
