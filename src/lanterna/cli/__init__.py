@@ -1,4 +1,4 @@
-"""The ``lanterna`` command: ``demo``, ``traces …``, ``db upgrade``.
+"""The ``lanterna`` command: ``demo``, ``traces …``, ``db upgrade``, ``server``.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)``; adding a command is
 one more name in ``_COMMANDS``. Every failure is answered with one line on stderr and exit
@@ -19,6 +19,7 @@ _COMMANDS = (
     "lanterna.cli.demo",
     "lanterna.cli.traces",
     "lanterna.cli.db",
+    "lanterna.cli.server",
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.store.batch import ExportBatch
 
@@ -78,6 +79,21 @@ class Store(Protocol):
     def get_or_create_experiment(self, name: str) -> Experiment: ...
 
     def get_experiment(self, experiment_id: str) -> Experiment | None: ...
+
+    def list_experiments(self) -> list[tuple[Experiment, int]]:
+        """Every experiment with its number of stored traces, by id (experiments that only
+        ingested traces name, e.g. from an OTLP header, are listed with an empty name)."""
+
+    def get_trace_skeleton(self, trace_id: str) -> dict[str, Any] | None:
+        """A trace's shape without span content, compact enough for 100,000 spans:
+        ``{"trace_id", "info": TraceInfo.to_dict(), "origin_ns": "<int>", "span_count": n,
+        "columns": {"span_id", "parent_span_id", "name", "span_type", "status", "start",
+        "end"}}``, one list per column, spans ordered by start time; ``start``/``end`` are ns
+        offsets from ``origin_ns`` (the earliest start), ``end`` None while a span is open.
+        None when no such trace is stored."""
+
+    def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+        """The stored spans of ``trace_id`` among ``span_ids`` (unknown ids are left out)."""
 
     def upgrade(self) -> str:
         """Migrate the schema to the newest revision; returns it."""

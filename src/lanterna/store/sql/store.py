@@ -19,9 +19,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceTagKey
 from lanterna.exceptions import InvalidFilterError, MlflowException, StoreError
+from lanterna.store import skeleton
 from lanterna.store.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Experiment
 from lanterna.store.batch import ExportBatch
 from lanterna.store.search import paging
@@ -197,6 +199,39 @@ class SqlStore:
             if row is None:
                 return None
             return reads.load_traces(connection, [row], include_spans=True)[0]
+
+    def get_trace_skeleton(self, trace_id: str) -> dict[str, Any] | None:
+        if self._missing_file():
+            return None
+        statement = (
+            select(spans.c.span_id, spans.c.parent_span_id, spans.c.name, spans.c.type,
+                   spans.c.status, spans.c.start_time_ns, spans.c.end_time_ns)
+            .where(spans.c.trace_id == trace_id)
+            .order_by(spans.c.start_time_ns, spans.c.span_id)
+        )
+        with self._reading() as connection:
+            row = connection.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
+            if row is None:
+                return None
+            info = reads.load_traces(connection, [row], include_spans=False)[0].info
+            found = connection.execute(statement).all()
+        return skeleton.build(info, found)
+
+    def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+        wanted = sorted({str(s) for s in span_ids})
+        if not wanted or self._missing_file():
+            return []
+        contents: list[str] = []
+        with self._reading() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                statement = (
+                    select(spans.c.content)
+                    .where(spans.c.trace_id == trace_id,
+                           spans.c.span_id.in_(wanted[start : start + _CHUNK]))
+                    .order_by(spans.c.start_time_ns, spans.c.span_id)
+                )
+                contents.extend(connection.execute(statement).scalars())
+        return rows.spans_from_contents(contents)
 
     def search_traces(
         self,
@@ -380,6 +415,26 @@ class SqlStore:
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         return self._find_experiment(experiments.c.name == name)
 
+    def list_experiments(self) -> list[tuple[Experiment, int]]:
+        if self._missing_file():
+            return []
+        with self._reading() as connection:
+            known = {
+                row.experiment_id: Experiment(row.experiment_id, row.name, row.creation_time)
+                for row in connection.execute(select(experiments))
+            }
+            counts: dict[str, int] = {
+                experiment_id: int(count) for experiment_id, count in connection.execute(
+                    select(traces.c.experiment_id, func.count()).group_by(traces.c.experiment_id)
+                )
+            }
+        for experiment_id in counts.keys() - known.keys():  # ingested under an unknown id
+            known[experiment_id] = Experiment(experiment_id, "", 0)
+        return [
+            (experiment, counts.get(experiment_id, 0))
+            for experiment_id, experiment in sorted(known.items(), key=_experiment_order)
+        ]
+
     def _find_experiment(self, condition: Any) -> Experiment | None:
         with self._reading() as connection:
             row = connection.execute(select(experiments).where(condition)).first()
@@ -417,6 +472,14 @@ class SqlStore:
                 )
             )
         return experiment
+
+
+def _experiment_order(item: tuple[str, Experiment]) -> tuple[int, int, str]:
+    """Numeric ids in numeric order ("0" first), then the others by text."""
+    experiment_id = item[0]
+    if experiment_id.isdigit():
+        return (0, int(experiment_id), "")
+    return (1, 0, experiment_id)
 
 
 def _check_delete_arguments(
