@@ -33,7 +33,8 @@ def add_server_arguments(parser: argparse.ArgumentParser, port: int = DEFAULT_PO
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help="address to bind (default 127.0.0.1; others need a token)")
     parser.add_argument("--port", type=int, default=port, help=f"port (default {port})")
-    parser.add_argument("--backend-store-uri", default=None, metavar="URI",
+    parser.add_argument("--backend-store-uri", "--uri", dest="backend_store_uri", default=None,
+                        metavar="URI",
                         help="where traces are kept: sqlite:///path or postgresql://... "
                              "(default: the SDK's default store)")
     parser.add_argument("--workers", type=int, default=1, metavar="N",

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from lanterna import __version__
-
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
@@ -291,12 +289,21 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lanterna")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0"
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "lanterna REST API",
-            "version": __version__,
+            "version": _version(),
             "description": "Traces, spans and experiments of a lanterna server. Errors are "
                            "{\"error\": {\"code\", \"message\", \"position\"?}}; while the store "
                            "is unavailable requests answer 503 with Retry-After.",
