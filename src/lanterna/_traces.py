@@ -9,6 +9,7 @@ import time
 import warnings
 
 from lanterna import _log
+from lanterna.entities.span import SpanAttributeKey
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.trace import Trace
 from lanterna.exceptions import MlflowException
@@ -112,7 +113,7 @@ def log_trace(
     live = span  # a root LiveSpan
     live._trace.tags.update({str(k): str(v) for k, v in (tags or {}).items()})  # type: ignore[union-attr]
     if intermediate_outputs:
-        live.set_attribute("intermediate_outputs", intermediate_outputs)
+        live.set_attribute(SpanAttributeKey.INTERMEDIATE_OUTPUTS, intermediate_outputs)
     end_ms = start_ms + (execution_time_ms or 0)
     live.end(outputs=response, status=SpanStatus(SpanStatusCode.OK),
              end_time_ns=end_ms * 1_000_000)

@@ -9,12 +9,19 @@ from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace import Trace, TraceData
 from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey, TraceTagKey
-from lanterna.entities.trace_state import TraceState
-
-TraceStatus = TraceState
+from lanterna.entities.trace_location import (
+    InferenceTableLocation,
+    MlflowExperimentLocation,
+    TraceLocation,
+    TraceLocationType,
+    UCSchemaLocation,
+)
+from lanterna.entities.trace_state import TraceState, TraceStatus
 
 __all__ = [
     "Document",
+    "InferenceTableLocation",
+    "MlflowExperimentLocation",
     "LiveSpan",
     "NoOpSpan",
     "Span",
@@ -26,8 +33,11 @@ __all__ = [
     "Trace",
     "TraceData",
     "TraceInfo",
+    "TraceLocation",
+    "TraceLocationType",
     "TraceMetadataKey",
     "TraceState",
     "TraceStatus",
     "TraceTagKey",
+    "UCSchemaLocation",
 ]

@@ -37,6 +37,12 @@ class SpanAttributeKey:
     LLM_MODEL = "mlflow.llm.model"
     LLM_PROVIDER = "mlflow.llm.provider"
     MESSAGE_FORMAT = "mlflow.message.format"
+    MODEL = LLM_MODEL
+    MODEL_PROVIDER = LLM_PROVIDER
+    LLM_COST = "mlflow.llm.cost"
+    LOG_LEVEL = "mlflow.spanLogLevel"
+    DESCRIPTION = "mlflow.spanDescription"
+    INTERMEDIATE_OUTPUTS = "mlflow.trace.intermediate_outputs"
 
 
 _RESERVED_SLOTS = {SpanAttributeKey.REQUEST_ID, SpanAttributeKey.SPAN_TYPE,
@@ -159,7 +165,43 @@ class Span:
         return merged
 
     def get_attribute(self, key: str) -> Any:
-        return self.attributes.get(key)
+        if key == SpanAttributeKey.REQUEST_ID:
+            return self._trace_id
+        if key == SpanAttributeKey.SPAN_TYPE:
+            return self._span_type
+        if key == SpanAttributeKey.INPUTS:
+            return self.inputs
+        if key == SpanAttributeKey.OUTPUTS:
+            return self.outputs
+        return self.own_attributes.get(key)
+
+    @property
+    def model_name(self) -> str | None:
+        """The model the span called (``mlflow.llm.model``), for LLM and chat spans."""
+        return self.get_attribute(SpanAttributeKey.LLM_MODEL)  # type: ignore[no-any-return]
+
+    @property
+    def model_provider(self) -> str | None:
+        return self.get_attribute(SpanAttributeKey.LLM_PROVIDER)  # type: ignore[no-any-return]
+
+    @property
+    def llm_cost(self) -> dict[str, float] | None:
+        """``{"input_cost", "output_cost", "total_cost"}`` in USD, when recorded."""
+        return self.get_attribute(SpanAttributeKey.LLM_COST)  # type: ignore[no-any-return]
+
+    @property
+    def token_usage(self) -> dict[str, int] | None:
+        """``{"input_tokens", "output_tokens", "total_tokens"}`` of this span, when recorded."""
+        return self.get_attribute(SpanAttributeKey.CHAT_USAGE)  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        return self.get_attribute(SpanAttributeKey.DESCRIPTION)  # type: ignore[no-any-return]
+
+    @property
+    def log_level(self) -> int | None:
+        """The span's severity (10 DEBUG ... 50 CRITICAL) when one was set."""
+        return self.get_attribute(SpanAttributeKey.LOG_LEVEL)  # type: ignore[no-any-return]
 
     def __getitem__(self, key: object) -> Any:
         raise TypeError(
@@ -201,7 +243,7 @@ class Span:
         return {
             "trace_id": _hex_to_b64(self._trace_id.removeprefix("tr-")),
             "span_id": _hex_to_b64(self._span_id),
-            "parent_span_id": _hex_to_b64(self._parent_id) if self._parent_id else "",
+            "parent_span_id": _hex_to_b64(self._parent_id) if self._parent_id else None,
             "name": self._name,
             "start_time_unix_nano": self._start_ns,
             "end_time_unix_nano": self._end_ns,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lanterna.entities._values import encode_attribute
-from lanterna.entities.span import Span
+from lanterna.entities.span import Span, SpanAttributeKey
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.exceptions import MlflowException
 
@@ -45,6 +45,30 @@ class TraceData:
         """Root outputs as JSON text (MLflow 2 name)."""
         root = self._root()
         return encode_attribute(root.outputs) if root and root.outputs is not None else None
+
+    @property
+    def intermediate_outputs(self) -> dict[str, Any] | None:
+        """What the trace produced on the way: the root's ``mlflow.trace.intermediate_outputs``
+        attribute (``log_trace`` sets it), else the outputs of the non-root spans by span name
+        (repeated names numbered ``name_1``, ``name_2``); ``None`` when there are none."""
+        root = self._root()
+        if root is not None:
+            recorded = root.get_attribute(SpanAttributeKey.INTERMEDIATE_OUTPUTS)
+            if recorded:
+                return recorded  # type: ignore[no-any-return]
+        counts: dict[str, int] = {}
+        for span in self.spans:
+            counts[span.name] = counts.get(span.name, 0) + 1
+        seen: dict[str, int] = {}
+        result: dict[str, Any] = {}
+        for span in self.spans:
+            name = span.name
+            if counts[name] > 1:
+                seen[name] = seen.get(name, 0) + 1
+                name = f"{name}_{seen[name]}"
+            if span.parent_id is not None and span.outputs is not None:
+                result[name] = span.outputs
+        return result or None
 
     def to_dict(self) -> dict[str, Any]:
         return {"spans": [span.to_dict() for span in self.spans]}
@@ -94,6 +118,19 @@ class Trace:
         if not isinstance(data, dict) or "info" not in data:
             raise MlflowException("Trace.from_dict needs a dict with 'info' and 'data' keys.")
         return cls(TraceInfo.from_dict(data["info"]), TraceData.from_dict(data.get("data") or {}))
+
+    def to_proto(self) -> Any:
+        """MLflow's ``Trace`` protobuf message: the ``TraceInfoV3`` and the spans as OTLP
+        ``Span`` messages (needs ``lanterna[otel]``)."""
+        from lanterna.entities._mlflow_proto import trace_to_proto
+
+        return trace_to_proto(self)
+
+    @classmethod
+    def from_proto(cls, proto: Any) -> Trace:
+        from lanterna.entities._mlflow_proto import trace_from_proto
+
+        return trace_from_proto(proto)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Trace:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lanterna.entities.trace_state import TraceState
+from lanterna.entities.trace_location import TraceLocation
+from lanterna.entities.trace_state import TraceState, TraceStatus
+from lanterna.exceptions import MlflowException
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,6 +19,12 @@ class TraceMetadataKey:
     SIZE_BYTES = "mlflow.trace.sizeBytes"
     SESSION = "mlflow.trace.session"
     USER = "mlflow.trace.user"
+    TRACE_SESSION = SESSION
+    TRACE_USER = USER
+    SOURCE_RUN = "mlflow.sourceRun"
+    MODEL_ID = "mlflow.modelId"
+    COST = "mlflow.trace.cost"
+    SIZE_STATS = "mlflow.trace.sizeStats"
 
 
 class TraceTagKey:
@@ -24,22 +32,27 @@ class TraceTagKey:
 
 
 _FIELDS = (
-    "trace_id", "experiment_id", "request_time", "state", "request_preview", "response_preview",
+    "trace_id", "trace_location", "request_time", "state", "request_preview", "response_preview",
     "client_request_id", "execution_duration", "trace_metadata", "tags", "assessments",
 )
 
 
 class TraceInfo:
-    """What is known about a trace besides its spans. Times in ms."""
+    """What is known about a trace besides its spans. Times in ms.
+
+    Built as MLflow 3 builds it, ``TraceInfo(trace_id, trace_location, request_time, state,
+    ...)``; ``experiment_id="..."`` (or an experiment id string as ``trace_location``) is a
+    shorthand for ``TraceLocation.from_experiment_id(...)``.
+    """
 
     __slots__ = _FIELDS
 
     def __init__(
         self,
         trace_id: str,
-        experiment_id: str = "0",
+        trace_location: TraceLocation | str | None = None,
         request_time: int = 0,
-        state: TraceState = TraceState.STATE_UNSPECIFIED,
+        state: TraceState | str = TraceState.STATE_UNSPECIFIED,
         request_preview: str | None = None,
         response_preview: str | None = None,
         client_request_id: str | None = None,
@@ -47,11 +60,16 @@ class TraceInfo:
         trace_metadata: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
         assessments: list[Any] | None = None,
+        *,
+        experiment_id: str | None = None,
     ) -> None:
+        if not isinstance(trace_location, TraceLocation):
+            trace_location = TraceLocation.from_experiment_id(
+                str(trace_location or experiment_id or "0"))
         self.trace_id = trace_id
-        self.experiment_id = experiment_id
+        self.trace_location = trace_location
         self.request_time = request_time
-        self.state = state
+        self.state = state if type(state) is TraceState else TraceState.coerce(state)
         self.request_preview = request_preview
         self.response_preview = response_preview
         self.client_request_id = client_request_id
@@ -59,6 +77,15 @@ class TraceInfo:
         self.trace_metadata: dict[str, str] = {} if trace_metadata is None else trace_metadata
         self.tags: dict[str, str] = {} if tags is None else tags
         self.assessments: list[Any] = [] if assessments is None else assessments
+
+    @property
+    def experiment_id(self) -> str | None:
+        """The experiment holding the trace (``None`` for a non-experiment location)."""
+        return self.trace_location.experiment_id
+
+    @experiment_id.setter
+    def experiment_id(self, value: str) -> None:
+        self.trace_location = TraceLocation.from_experiment_id(str(value))
 
     def copy(self) -> TraceInfo:
         """A copy whose tags, metadata and assessments can change without touching this one."""
@@ -92,13 +119,26 @@ class TraceInfo:
     def timestamp_ms(self) -> int:
         return self.request_time
 
+    @timestamp_ms.setter
+    def timestamp_ms(self, value: int) -> None:
+        self.request_time = value
+
     @property
     def execution_time_ms(self) -> int | None:
         return self.execution_duration
 
+    @execution_time_ms.setter
+    def execution_time_ms(self, value: int | None) -> None:
+        self.execution_duration = value
+
     @property
-    def status(self) -> TraceState:
-        return self.state
+    def status(self) -> TraceStatus:
+        """Older name of ``state``, as a ``TraceStatus``."""
+        return TraceStatus.from_state(self.state)
+
+    @status.setter
+    def status(self, value: TraceStatus | str) -> None:
+        self.state = TraceState.coerce(value)
 
     @property
     def name(self) -> str | None:
@@ -106,16 +146,7 @@ class TraceInfo:
 
     @property
     def token_usage(self) -> dict[str, int] | None:
-        raw = self.trace_metadata.get(TraceMetadataKey.TOKEN_USAGE)
-        if not raw:
-            return None
-        import json
-
-        try:
-            usage = json.loads(raw)
-        except ValueError:
-            return None
-        return usage if isinstance(usage, dict) else None
+        return _json_dict(self.trace_metadata.get(TraceMetadataKey.TOKEN_USAGE))  # type: ignore[no-any-return]
 
     @property
     def session_id(self) -> str | None:
@@ -125,53 +156,94 @@ class TraceInfo:
     def user_id(self) -> str | None:
         return self.trace_metadata.get(TraceMetadataKey.USER)
 
+    @property
+    def cost(self) -> dict[str, float] | None:
+        """The trace's LLM cost in USD, when something recorded it."""
+        return _json_dict(self.trace_metadata.get(TraceMetadataKey.COST))  # type: ignore[no-any-return]
+
     def to_dict(self) -> dict[str, Any]:
+        """MLflow 3's dict form (protobuf JSON of TraceInfoV3, ``execution_duration_ms``)."""
         from datetime import UTC, datetime
 
         stamp = datetime.fromtimestamp(self.request_time / 1000, tz=UTC)
-        data: dict[str, Any] = {
-            "trace_id": self.trace_id,
-            "trace_location": {
-                "type": "MLFLOW_EXPERIMENT",
-                "mlflow_experiment": {"experiment_id": self.experiment_id},
-            },
-            "request_time": f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z",
-            "state": self.state.value,
-            "trace_metadata": dict(self.trace_metadata),
-            "tags": dict(self.tags),
-        }
+        data: dict[str, Any] = {"trace_id": self.trace_id}
+        if self.client_request_id is not None:
+            data["client_request_id"] = self.client_request_id
+        data["trace_location"] = self.trace_location.to_dict()
         if self.request_preview is not None:
             data["request_preview"] = self.request_preview
         if self.response_preview is not None:
             data["response_preview"] = self.response_preview
-        if self.client_request_id is not None:
-            data["client_request_id"] = self.client_request_id
+        data["request_time"] = f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z"
+        data["state"] = self.state.value
+        data["trace_metadata"] = dict(self.trace_metadata)
+        data["tags"] = dict(self.tags)
+        if self.assessments:
+            data["assessments"] = [_assessment_dict(a) for a in self.assessments]
         if self.execution_duration is not None:
             data["execution_duration_ms"] = self.execution_duration
-        if self.assessments:
-            data["assessments"] = list(self.assessments)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceInfo:
-        location = data.get("trace_location") or {}
-        experiment = (location.get("mlflow_experiment") or {}).get("experiment_id")
+        """Loads MLflow 3 dicts (``to_dict``) and MLflow 2-era ones (``request_id``,
+        ``timestamp_ms``, ``status``, ``request_metadata``)."""
+        if not isinstance(data, dict):
+            raise MlflowException(f"TraceInfo.from_dict takes a dict, got {type(data).__name__}.")
+        if data.get("trace_location"):
+            location = TraceLocation.from_dict(data["trace_location"])
+        else:
+            location = TraceLocation.from_experiment_id(str(data.get("experiment_id") or "0"))
         duration = data.get("execution_duration_ms", data.get("execution_time_ms"))
-        if duration is None and isinstance(data.get("execution_duration"), str):
-            duration = round(float(data["execution_duration"].rstrip("s")) * 1000)
+        if duration is None and data.get("execution_duration") is not None:
+            raw = data["execution_duration"]
+            duration = (round(float(raw.rstrip("s")) * 1000) if isinstance(raw, str)
+                        else int(raw))
+        metadata = data.get("trace_metadata", data.get("request_metadata"))
         return cls(
             trace_id=str(data.get("trace_id") or data.get("request_id") or ""),
-            experiment_id=str(experiment or data.get("experiment_id") or "0"),
+            trace_location=location,
             request_time=_parse_time_ms(data.get("request_time", data.get("timestamp_ms", 0))),
             state=TraceState.coerce(data.get("state") or data.get("status")),
             request_preview=data.get("request_preview"),
             response_preview=data.get("response_preview"),
             client_request_id=data.get("client_request_id"),
             execution_duration=int(duration) if duration is not None else None,
-            trace_metadata=_as_str_dict(data.get("trace_metadata", data.get("request_metadata"))),
+            trace_metadata=_as_str_dict(metadata),
             tags=_as_str_dict(data.get("tags")),
             assessments=list(data.get("assessments") or []),
         )
+
+    def to_proto(self) -> Any:
+        """The MLflow ``TraceInfoV3`` protobuf message (wire- and JSON-compatible with
+        MLflow's; needs ``lanterna[otel]``)."""
+        from lanterna.entities._mlflow_proto import trace_info_to_proto
+
+        return trace_info_to_proto(self)
+
+    @classmethod
+    def from_proto(cls, proto: Any) -> TraceInfo:
+        """From a ``TraceInfoV3`` message, lanterna's or MLflow's own."""
+        from lanterna.entities._mlflow_proto import trace_info_from_proto
+
+        return trace_info_from_proto(proto)
+
+
+def _json_dict(raw: str | None) -> Any:
+    if not raw:
+        return None
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _assessment_dict(assessment: Any) -> Any:
+    to_dict = getattr(assessment, "to_dictionary", None) or getattr(assessment, "to_dict", None)
+    return to_dict() if callable(to_dict) else assessment
 
 
 def _parse_time_ms(value: Any) -> int:
