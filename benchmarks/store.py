@@ -1,4 +1,4 @@
-"""The trace store, side by side with MLflow's default local store (issue 4's performance).
+"""The trace store beside MLflow's default local store: throughput, bursts, search latency.
 
 1. Persisted per second: traces of 10 spans created as fast as possible by one thread, timed
    from the first span until flush returns, for lanterna on SQLite, lanterna on PostgreSQL and
@@ -252,7 +252,7 @@ def main() -> None:
                 print(f"     {query_label:18} p50 {q['p50']:6.1f} ms   p95 {q['p95']:6.1f} ms"
                       f"   | infos only: p50 {q['info_p50']:5.1f} ms  p95 {q['info_p95']:5.1f} ms"
                       f"   ({q['found']} found)")
-    print("\nFor scale (issue 4): MLflow 3.17 answers a 100-trace search over 10,000 traces in "
+    print("\nFor scale: MLflow 3.17 answers a 100-trace search over 10,000 traces in "
           "about 65 ms.")
 
 

@@ -98,7 +98,9 @@ def _span_ms(span: Span) -> float:
 def _ms(value: float | int | None) -> str:
     if value is None:
         return "(running)"
-    return f"{value:.1f} ms" if isinstance(value, float) else f"{value} ms"
+    if isinstance(value, int):
+        return f"{value} ms"
+    return f"{value:.1f} ms" if value >= 1 else f"{value:.2f} ms"
 
 
 def _abbreviate(value: Any, width: int) -> str:

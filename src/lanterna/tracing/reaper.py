@@ -84,7 +84,7 @@ _watchdog: list[_Watchdog] = []
 
 def _start_watchdog() -> None:
     timeout = setting("trace_timeout_seconds")
-    if timeout and not _watchdog:
+    if timeout is not None and timeout > 0 and not _watchdog:  # 0 or below: no timeout
         _watchdog.append(_Watchdog(float(timeout)))
 
 
