@@ -41,7 +41,8 @@ def test_version(tmp_path: Path) -> None:
 
 def test_every_store_command_takes_uri() -> None:
     commands = leaf_commands()
-    assert {"demo", "traces list", "traces show", "traces export", "db upgrade"} <= set(commands)
+    assert {"demo", "traces list", "traces show", "traces export", "experiments list",
+            "db upgrade"} <= set(commands)
     for name, parser in commands.items():
         options = {o for action in parser._actions for o in action.option_strings}
         assert "--uri" in options, name
@@ -49,7 +50,7 @@ def test_every_store_command_takes_uri() -> None:
 
 @pytest.mark.parametrize("command", [
     ["traces", "list"], ["traces", "list", "--json"], ["traces", "show", "tr-" + "0" * 32],
-    ["traces", "export"], ["traces", "export", "tr-" + "0" * 32],
+    ["traces", "export"], ["traces", "export", "tr-" + "0" * 32], ["experiments", "list"],
 ])
 def test_a_store_that_does_not_exist_is_named(tmp_path: Path, command: list[str]) -> None:
     default = lanterna(*command, cwd=tmp_path)
@@ -98,3 +99,36 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     (tmp_path / "lanterna.db").write_text("not a database\n" * 100)
     line = assert_one_line_error(lanterna("traces", "list", cwd=tmp_path))
     assert str(tmp_path / "lanterna.db") in line and not INTERNAL.search(line), line
+
+
+EXPERIMENTS_APP = """
+import lanterna
+for name, count in (("support-bot", 2), ("tiny\\x1b[2J", 1)):
+    lanterna.set_experiment(name)
+    for _ in range(count):
+        with lanterna.start_span("x"):
+            pass
+"""
+
+
+def test_experiments_list_shows_id_name_and_trace_count(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANTERNA_")}
+    app = subprocess.run([sys.executable, "-c", EXPERIMENTS_APP], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert app.returncode == 0, app.stderr
+    result = lanterna("experiments", "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0][:3] == ["ID", "NAME", "TRACES"]
+    assert [row[:3] for row in rows[1:]] == [
+        ["0", "Default", "0"], ["1", "support-bot", "2"], ["2", "tiny\\x1b[2J", "1"]]
+    assert "\x1b" not in result.stdout
+    assert result.stderr.strip() == f"3 experiments in {tmp_path / 'lanterna.db'}"
+    as_json = lanterna("experiments", "list", "--json", cwd=tmp_path)
+    assert [(e["name"], e["trace_count"]) for e in map(json.loads, as_json.stdout.splitlines())
+            ] == [("Default", 0), ("support-bot", 2), ("tiny\x1b[2J", 1)]

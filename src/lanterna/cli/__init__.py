@@ -1,4 +1,5 @@
-"""The ``lanterna`` command: ``demo``, ``traces …``, ``db upgrade``, ``server``.
+"""The ``lanterna`` command: ``demo``, ``traces …``, ``experiments list``, ``db upgrade``,
+``server``.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)``; adding a command is
 one more name in ``_COMMANDS``. Every failure is answered with one line on stderr and exit
@@ -18,6 +19,7 @@ from lanterna.cli.errors import CliParser, describe, fail
 _COMMANDS = (
     "lanterna.cli.demo",
     "lanterna.cli.traces",
+    "lanterna.cli.experiments",
     "lanterna.cli.db",
     "lanterna.cli.server",
 )
