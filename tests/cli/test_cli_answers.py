@@ -132,3 +132,6 @@ def test_experiments_list_shows_id_name_and_trace_count(tmp_path: Path) -> None:
     as_json = lanterna("experiments", "list", "--json", cwd=tmp_path)
     assert [(e["name"], e["trace_count"]) for e in map(json.loads, as_json.stdout.splitlines())
             ] == [("Default", 0), ("support-bot", 2), ("tiny\x1b[2J", 1)]
+    unknown = lanterna("traces", "list", "--experiment-id", "42", cwd=tmp_path)
+    line = assert_one_line_error(unknown)
+    assert "no experiment '42'" in line and "lanterna experiments list" in line

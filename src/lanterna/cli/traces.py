@@ -80,7 +80,12 @@ def _search(args: argparse.Namespace, limit: int | None, include_spans: bool) ->
             )
             found.extend(page)
             if token is None or (limit is not None and len(found) >= limit):
-                return found
+                break
+        unknown = [e for e in args.experiment_ids or () if store.get_experiment(e) is None]
+    if unknown and not found:
+        raise CliError(f"no experiment {unknown[0]!r} in {location(store)} "
+                       "(lanterna experiments list shows them)")
+    return found
 
 
 def run_list(args: argparse.Namespace) -> int:
