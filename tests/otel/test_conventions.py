@@ -39,6 +39,8 @@ def test_openinference_llm_span_with_flattened_messages() -> None:
     assert n.attributes["mlflow.chat.tokenUsage"] == n.token_usage
     assert n.attributes["mlflow.llm.model"] == "gpt-4o-mini"
     assert n.attributes["mlflow.message.format"] == "openinference"
+    assert (n.attributes["mlflow.trace.session"], n.attributes["mlflow.trace.user"]) == (
+        "s-1", "u-1")
     # raw attributes are kept
     assert n.attributes["llm.input_messages.1.message.content"] == "Hi?"
 

@@ -59,7 +59,8 @@ class Normalized:
 
     ``inputs``/``outputs`` are ``MISSING`` when no convention provides them. ``attributes``
     holds every raw attribute plus the mapped MLflow keys (token usage, model, provider, message
-    format) where they were absent; the reserved type/inputs/outputs keys are left out, since
+    format, and the trace's session and user under ``mlflow.trace.session``/``.user``, from
+    which the store fills the trace's info) where they were absent; the reserved type/inputs/outputs keys are left out, since
     they live in their own fields. ``pending`` marks a Logfire start marker, which is not a real
     span. ``trace_tags`` come from ``mlflow.traceTag.*`` keys (applied from root spans).
     """
@@ -146,6 +147,10 @@ def normalize_attributes(
         kept.setdefault(SpanAttributeKey.LLM_MODEL, result.model)
     if result.provider is not None:
         kept.setdefault(SpanAttributeKey.LLM_PROVIDER, result.provider)
+    if result.session_id is not None:
+        kept.setdefault(TraceMetadataKey.SESSION, result.session_id)
+    if result.user_id is not None:
+        kept.setdefault(TraceMetadataKey.USER, result.user_id)
     message_format = _first(
         label for label, s in sources[1:] if s.has_messages()
     )

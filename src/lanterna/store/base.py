@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
+from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -75,6 +76,14 @@ class Store(Protocol):
         """False when no such trace is stored."""
 
     def delete_trace_tag(self, trace_id: str, key: str) -> bool: ...
+
+    def log_spans(self, experiment_id: str, spans: Sequence[Span]) -> None:
+        """Ingest spans that arrive from elsewhere (OTLP, MLflow clients): idempotent by
+        (trace id, span id); a trace's spans may come in many calls, in any order, and its
+        info follows from the root span whenever that arrives."""
+
+    def log_trace_info(self, info: TraceInfo) -> TraceInfo:
+        """Upsert a trace's info, before or after its spans; returns what is stored."""
 
     def get_or_create_experiment(self, name: str) -> Experiment: ...
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
-from lanterna.entities.trace_info import TraceTagKey
+from lanterna.entities.trace_info import TraceInfo, TraceTagKey
 from lanterna.exceptions import InvalidFilterError, MlflowException, StoreError
 from lanterna.store import skeleton
 from lanterna.store.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Experiment
@@ -30,7 +30,7 @@ from lanterna.store.search import paging
 from lanterna.store.search.compile import Clause, compile_filter
 from lanterna.store.search.parser import parse_filter, parse_order_by
 from lanterna.store.sql import engine as engines
-from lanterna.store.sql import fulltext, reads, rows, schema, writes
+from lanterna.store.sql import fulltext, ingest, reads, rows, schema, writes
 from lanterna.store.sql.tables import experiments, spans, trace_metadata, trace_tags, traces
 
 _CHUNK = 500
@@ -189,6 +189,34 @@ class SqlStore:
                 more = fulltext.index_step(connection)
             if not more:
                 return True
+
+    # -- ingest (spans and infos from elsewhere, in pieces; see ingest.py) ---------------------
+    def log_spans(self, experiment_id: str, spans: Sequence[Span]) -> None:
+        """Store spans idempotently by (trace id, span id); a trace's info follows from its
+        root whenever the root arrives."""
+        if not spans:
+            return
+        with self._writing() as connection:
+            ingest.log_spans(connection, str(experiment_id), spans)
+        self._written_since_analyze += len(spans)
+
+    def log_trace_info(self, info: TraceInfo) -> TraceInfo:
+        """Upsert a trace's info (a client's info wins over one derived from spans)."""
+        with self._writing() as connection:
+            return ingest.log_trace_info(connection, info)
+
+    def traces_with_spans(self, trace_ids: Sequence[str]) -> set[str]:
+        if self._missing_file() or not trace_ids:
+            return set()
+        with self._reading() as connection:
+            return ingest.traces_with_spans(connection, trace_ids)
+
+    def get_trace_infos(self, trace_ids: Sequence[str]) -> list[TraceInfo]:
+        """The infos (no spans) of the stored traces among ``trace_ids``, in that order."""
+        if self._missing_file() or not trace_ids:
+            return []
+        with self._reading() as connection:
+            return ingest.trace_infos(connection, trace_ids)
 
     # -- reads --------------------------------------------------------------------------------
     def get_trace(self, trace_id: str) -> Trace | None:
