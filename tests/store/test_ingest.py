@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+
+import pytest
 
 from lanterna.entities import SpanStatusCode
 from lanterna.entities.span import Span
@@ -12,6 +15,15 @@ from lanterna.store.sql.store import SqlStore
 from lanterna.testing.databases import store_uri  # noqa: F401
 
 T0 = 1_700_000_000_000_000_000
+
+
+@pytest.fixture
+def store(store_uri: str) -> Iterator[SqlStore]:  # noqa: F811
+    opened = SqlStore(store_uri)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
 
 
 def make_span(trace_id: str, span_id: str, parent: str | None, name: str, *, start: int = 0,
@@ -40,8 +52,7 @@ def new_ids() -> tuple[str, list[str]]:
     return trace_id, [uuid.uuid4().hex[:16] for _ in range(4)]
 
 
-def test_pieces_in_any_order_from_children_to_root(store_uri: str) -> None:  # noqa: F811
-    store = SqlStore(store_uri)
+def test_pieces_in_any_order_from_children_to_root(store: SqlStore) -> None:
     trace_id, (a, b, c, _) = new_ids()
     usage = {"mlflow.chat.tokenUsage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}}
     store.log_spans("0", [make_span(trace_id, c, b, "leaf", start=30, end=40,
@@ -75,8 +86,7 @@ def test_pieces_in_any_order_from_children_to_root(store_uri: str) -> None:  # n
     assert trace_id in [t.info.trace_id for t in found]
 
 
-def test_root_first_then_late_children_add_usage(store_uri: str) -> None:  # noqa: F811
-    store = SqlStore(store_uri)
+def test_root_first_then_late_children_add_usage(store: SqlStore) -> None:
     trace_id, (a, b, _, _) = new_ids()
     store.log_spans("0", [make_span(trace_id, a, None, "root", status="ERROR")])
     info = store.get_trace(trace_id).info  # type: ignore[union-attr]
@@ -88,8 +98,7 @@ def test_root_first_then_late_children_add_usage(store_uri: str) -> None:  # noq
     assert info.state is TraceState.ERROR
 
 
-def test_client_info_wins_over_root_derived_in_either_order(store_uri: str) -> None:  # noqa: F811
-    store = SqlStore(store_uri)
+def test_client_info_wins_over_root_derived_in_either_order(store: SqlStore) -> None:
     for info_first in (True, False):
         trace_id, (a, _, _, _) = new_ids()
         client_info = TraceInfo(
@@ -117,8 +126,7 @@ def test_client_info_wins_over_root_derived_in_either_order(store_uri: str) -> N
         assert [i.trace_id for i in store.get_trace_infos([trace_id])] == [trace_id]
 
 
-def test_open_root_and_errors_status(store_uri: str) -> None:  # noqa: F811
-    store = SqlStore(store_uri)
+def test_open_root_and_errors_status(store: SqlStore) -> None:
     trace_id, (a, _, _, _) = new_ids()
     store.log_spans("7", [make_span(trace_id, a, None, "still running", end=None)])
     trace = store.get_trace(trace_id)
