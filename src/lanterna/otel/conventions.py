@@ -60,9 +60,10 @@ class Normalized:
     ``inputs``/``outputs`` are ``MISSING`` when no convention provides them. ``attributes``
     holds every raw attribute plus the mapped MLflow keys (token usage, model, provider, message
     format, and the trace's session and user under ``mlflow.trace.session``/``.user``, from
-    which the store fills the trace's info) where they were absent; the reserved type/inputs/outputs keys are left out, since
-    they live in their own fields. ``pending`` marks a Logfire start marker, which is not a real
-    span. ``trace_tags`` come from ``mlflow.traceTag.*`` keys (applied from root spans).
+    which the store fills the trace's info) where they were absent; the reserved
+    type/inputs/outputs keys are left out, since they live in their own fields. ``pending``
+    marks a Logfire start marker, which is not a real span. ``trace_tags`` come from
+    ``mlflow.traceTag.*`` keys (applied from root spans).
     """
 
     name: str
@@ -96,19 +97,25 @@ def normalize_attributes(
     ``span_type`` is the type the span already has, if any; ``events`` the span's events as
     (name, attributes) pairs, for the legacy GenAI message events. Never raises on odd values:
     a value of an unexpected shape is skipped and stays among the raw attributes."""
-    attrs = dict(attrs)
+    attrs = attrs if type(attrs) is dict else dict(attrs)
     events = list(events)
     result = Normalized(name=name)
-    sources = [
-        ("mlflow", _Explicit(attrs)),
-        ("openinference", _OpenInference(attrs)),
-        ("gen_ai", _GenAI(attrs, events)),
-        ("traceloop", _Traceloop(attrs)),
-        ("logfire", _Logfire(attrs)),
-    ]
-    for label, source in sources:
-        if source.present():
-            result.conventions.append(label)
+    # Only the conventions whose keys appear are read: most spans carry one or none.
+    heads = {key.partition(".")[0] for key in attrs}
+    sources: list[tuple[str, _Source]] = []
+    if "mlflow" in heads:
+        sources.append(("mlflow", _Explicit(attrs)))
+    if not heads.isdisjoint(_OPENINFERENCE_HEADS):
+        sources.append(("openinference", _OpenInference(attrs)))
+    if "gen_ai" in heads or any(e[0] in _GENAI_EVENTS for e in events):
+        sources.append(("gen_ai", _GenAI(attrs, events)))
+    if "traceloop" in heads or "llm.request.type" in attrs:
+        sources.append(("traceloop", _Traceloop(attrs)))
+    logfire = _Logfire(attrs) if "logfire" in heads else None
+    if logfire is not None:
+        sources.append(("logfire", logfire))
+    sources = [(label, source) for label, source in sources if source.present()]
+    result.conventions = [label for label, _ in sources]
 
     given_type = span_type if span_type and span_type != SpanType.UNKNOWN else None
     result.span_type = given_type or _first(s.span_type for _, s in sources)
@@ -127,18 +134,18 @@ def normalize_attributes(
     result.session_id = _first(s.session for _, s in sources)
     result.user_id = _first(s.user for _, s in sources)
 
-    logfire = sources[-1][1]
-    assert isinstance(logfire, _Logfire)
-    result.pending = logfire.pending()
-    result.tags = logfire.tags()
-    message = _text(attrs.get("logfire.msg"))
-    if message:
-        result.name = message
-    result.trace_tags = {
-        key[len(TRACE_TAG_PREFIX):]: _as_tag(value)
-        for key, value in attrs.items()
-        if key.startswith(TRACE_TAG_PREFIX) and value is not None
-    }
+    if logfire is not None:
+        result.pending = logfire.pending()
+        result.tags = logfire.tags()
+        message = _text(attrs.get("logfire.msg"))
+        if message:
+            result.name = message
+    if "mlflow" in heads:
+        result.trace_tags = {
+            key[len(TRACE_TAG_PREFIX):]: _as_tag(value)
+            for key, value in attrs.items()
+            if key.startswith(TRACE_TAG_PREFIX) and value is not None
+        }
 
     kept = {k: v for k, v in attrs.items() if k not in _RESERVED}
     if result.token_usage is not None:
@@ -151,15 +158,20 @@ def normalize_attributes(
         kept.setdefault(TraceMetadataKey.SESSION, result.session_id)
     if result.user_id is not None:
         kept.setdefault(TraceMetadataKey.USER, result.user_id)
-    message_format = _first(
-        label for label, s in sources[1:] if s.has_messages()
-    )
+    message_format = _first(label for label, s in sources if s.has_messages())
     if message_format is not None:
         kept.setdefault(SpanAttributeKey.MESSAGE_FORMAT, message_format)
     result.attributes = kept
     return result
 
 
+_OPENINFERENCE_HEADS = frozenset({
+    "openinference", "llm", "input", "output", "retrieval", "reranker", "session", "user",
+})
+_GENAI_EVENTS = frozenset({
+    "gen_ai.system.message", "gen_ai.user.message", "gen_ai.assistant.message",
+    "gen_ai.tool.message", "gen_ai.choice",
+})
 _RESERVED = frozenset({
     SpanAttributeKey.SPAN_TYPE, SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS,
     SpanAttributeKey.REQUEST_ID,
@@ -353,7 +365,6 @@ class _Explicit(_Source):
     """lanterna's own keys, which are MLflow's."""
 
     def __init__(self, attrs: Mapping[str, Any]) -> None:
-        self.present_keys = [k for k in attrs if k.startswith("mlflow.")]
         kind = _text(attrs.get(SpanAttributeKey.SPAN_TYPE))
         self.span_type = kind if kind and kind != SpanType.UNKNOWN else None
         if SpanAttributeKey.INPUTS in attrs:
@@ -373,7 +384,7 @@ class _Explicit(_Source):
         self.user = _text(_json(attrs.get(TraceMetadataKey.USER)))
 
     def present(self) -> bool:
-        return bool(self.present_keys)
+        return True  # made only for spans with ``mlflow.*`` keys
 
 
 _OPENINFERENCE_KINDS = {
