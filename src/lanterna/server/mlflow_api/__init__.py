@@ -1,0 +1,1 @@
+"""MLflow tracking-server endpoints for unmodified MLflow clients."""
