@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ServerThread
 from lanterna.server.app import Limits
 from lanterna.server.otlp import routes as otlp_routes
+
+from .servers import ServerThread
 
 LIMITS = Limits(max_request_bytes=200_000, max_decompressed_bytes=1_000_000,
                 max_spans_per_request=50)
