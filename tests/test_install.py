@@ -75,3 +75,10 @@ def test_plain_install_keeps_traces_and_the_cli_lists_them(tmp_path: Path) -> No
     shown = run([cli, "traces", "show", trace_id], cwd=app)
     assert shown.returncode == 0, shown.stderr
     assert "first-hour  [UNKNOWN]  OK" in shown.stdout and "lookup  [UNKNOWN]  OK" in shown.stdout
+
+    # The quick start's demo works too, without the openai package (the call is simulated).
+    demo = run([python, "-m", "lanterna", "demo"], cwd=app)
+    assert demo.returncode == 0, demo.stderr
+    assert "openai is not installed" in demo.stdout
+    assert f"stored in {app / 'lanterna.db'}" in demo.stdout
+    assert len(run([cli, "traces", "list"], cwd=app).stdout.splitlines()) == 3

@@ -84,6 +84,18 @@ def test_an_unreachable_server_is_one_line_without_internal_names(tmp_path: Path
 def test_an_unsupported_uri_is_refused(tmp_path: Path) -> None:
     line = assert_one_line_error(lanterna("traces", "list", "--uri", "databricks", cwd=tmp_path))
     assert "'databricks'" in line and "sqlite:///" in line and "postgresql://" in line
+    from_env = lanterna("traces", "list", cwd=tmp_path,
+                        env={"LANTERNA_TRACKING_URI": "databricks"})
+    line = assert_one_line_error(from_env)
+    assert "LANTERNA_TRACKING_URI is 'databricks'" in line and "--uri" in line
+
+
+def test_a_database_in_a_missing_folder(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "traces.db"
+    for command in (["db", "upgrade"], ["demo"]):
+        line = assert_one_line_error(lanterna(*command, "--uri", f"sqlite:///{target}",
+                                              cwd=tmp_path))
+        assert f"no folder {target.parent}" in line, line
 
 
 @pytest.mark.parametrize("args", [
@@ -98,7 +110,8 @@ def test_usage_mistakes_are_one_line(tmp_path: Path, args: list[str]) -> None:
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     (tmp_path / "lanterna.db").write_text("not a database\n" * 100)
     line = assert_one_line_error(lanterna("traces", "list", cwd=tmp_path))
-    assert str(tmp_path / "lanterna.db") in line and not INTERNAL.search(line), line
+    assert f"at {tmp_path / 'lanterna.db'}: file is not a database" in line, line
+    assert not INTERNAL.search(line), line
 
 
 EXPERIMENTS_APP = """

@@ -29,10 +29,16 @@ def add_uri_argument(parser: argparse.ArgumentParser) -> None:
 def tracking_uri(args: argparse.Namespace) -> str:
     """The URI a command uses: ``--uri`` (refused when lanterna cannot serve it), else the one
     in force."""
+    from lanterna.settings import SETTINGS, setting
     from lanterna.store import uri
 
     wanted: str | None = getattr(args, "uri", None)
     if wanted is None:
+        configured = setting("tracking_uri")
+        if configured and not uri.supported(configured):
+            env = next(s.env for s in SETTINGS if s.name == "tracking_uri")
+            raise CliError(f"{env} is {configured!r}, which lanterna cannot read; it stores "
+                           f"traces in {uri.SUPPORTED} (unset it or pass --uri)")
         return uri.resolve()
     if not uri.supported(wanted):
         raise CliError(f"cannot use --uri {wanted!r}; lanterna stores traces in {uri.SUPPORTED}")
@@ -54,13 +60,15 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> SqlStore
     from lanterna.store import uri
 
     store = uri.get_store(tracking_uri(args))
-    if must_exist and store.dialect == "sqlite" and not store.memory:
-        database = str(store.url.database)
-        if not database.startswith("file:") and not os.path.exists(database):
-            raise CliError(
-                f"no database at {database} (traces are stored there once a traced program "
-                "runs; try: lanterna demo)"
-            )
+    database = str(store.url.database)
+    if store.dialect != "sqlite" or store.memory or database.startswith("file:"):
+        return store
+    if must_exist and not os.path.exists(database):
+        raise CliError(f"no database at {database} (traces are stored there once a traced "
+                       "program runs; try: lanterna demo)")
+    folder = os.path.dirname(database)
+    if not os.path.isdir(folder):
+        raise CliError(f"no folder {folder} for the database {database}; create it first")
     return store
 
 
@@ -89,7 +97,7 @@ def _explain(store: SqlStore, exc: Exception) -> str:
             "and run the command again"
         )
     if isinstance(exc, StoreError):
-        return clean(str(exc))
+        return clean(str(exc).replace(store.where, location(store)))
     return f"cannot use the store at {location(store)}: {clean(reason)}"
 
 
