@@ -42,8 +42,12 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("tracking_uri", "LANTERNA_TRACKING_URI", None, str,
-            "Where traces go: sqlite:///path, postgresql://..., or memory://. "
-            "Default sqlite:///lanterna.db in the working directory."),
+            "Where traces go: sqlite:///path, postgresql://..., memory://, or a lanterna "
+            "server (http://host:port). Default sqlite:///lanterna.db in the working directory."),
+    Setting("tracking_token", "LANTERNA_TRACKING_TOKEN", None, str,
+            "Bearer token sent to a lanterna server (else MLFLOW_TRACKING_TOKEN)."),
+    Setting("server_token", "LANTERNA_SERVER_TOKEN", None, str,
+            "The token `lanterna server` requires (as --token does)."),
     Setting("sampling_ratio", "LANTERNA_TRACE_SAMPLING_RATIO", 1.0, float,
             "Fraction of traces kept, decided at the root; children follow their root."),
     Setting("propagate_to_threads", "LANTERNA_PROPAGATE_TO_THREADS", True, bool,

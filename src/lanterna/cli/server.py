@@ -51,7 +51,9 @@ def add_server_arguments(parser: argparse.ArgumentParser, port: int = DEFAULT_PO
 
 
 def run(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get("LANTERNA_SERVER_TOKEN") or None
+    from lanterna.settings import setting
+
+    token = args.token or setting("server_token") or None
     refusal = check_options(args.host, token, args.workers, args.port)
     if refusal:
         print(f"lanterna server: {refusal}", file=sys.stderr)

@@ -7,13 +7,14 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from lanterna.cli.errors import CliError, clean
 from lanterna.exceptions import StoreError
 
 if TYPE_CHECKING:
     from lanterna.store.sql.store import SqlStore
+    from lanterna.store.uri import AnyStore
 
 _MISSING_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
 
@@ -45,21 +46,28 @@ def tracking_uri(args: argparse.Namespace) -> str:
     return wanted
 
 
-def location(store: SqlStore) -> str:
-    """Where a store is, as the user names it: a file path or a ``postgresql://`` URI."""
+def location(store: AnyStore) -> str:
+    """Where a store is, as the user names it: a file path, a ``postgresql://`` URI or a
+    lanterna server's URL."""
     if store.memory:
         return "memory:// (this process only)"
-    if store.dialect == "sqlite":
+    if store.dialect == "sqlite" and _is_sql(store):
         return str(store.url.database)
     return clean(store.where)
 
 
-def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> SqlStore:
+def _is_sql(store: AnyStore) -> TypeGuard[SqlStore]:
+    return store.dialect != "http"
+
+
+def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> AnyStore:
     """The store of ``args``; a SQLite file that is not there is an error unless the command
     creates it."""
     from lanterna.store import uri
 
     store = uri.get_store(tracking_uri(args))
+    if not _is_sql(store):  # a lanterna server: nothing local to check
+        return store
     database = str(store.url.database)
     if store.dialect != "sqlite" or store.memory or database.startswith("file:"):
         return store
@@ -73,7 +81,7 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = True) -> SqlStore
 
 
 @contextmanager
-def answering(store: SqlStore) -> Iterator[None]:
+def answering(store: AnyStore) -> Iterator[None]:
     """Store failures become one clear line naming the store and, where there is one, the fix."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -83,10 +91,10 @@ def answering(store: SqlStore) -> Iterator[None]:
         raise CliError(_explain(store, exc)) from exc
 
 
-def _explain(store: SqlStore, exc: Exception) -> str:
+def _explain(store: AnyStore, exc: Exception) -> str:
     reason = _root_message(exc)
     missing = _MISSING_DATABASE.search(reason)
-    if missing and store.dialect == "postgresql":
+    if missing and store.dialect == "postgresql" and _is_sql(store):
         url = store.url
         name = missing.group("name")
         server = f"{url.host or 'localhost'}:{url.port or 5432}"

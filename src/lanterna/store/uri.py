@@ -1,9 +1,9 @@
 """Tracking URIs: which store traces go to, and the one store object per URI.
 
-``sqlite:///path`` (default ``sqlite:///lanterna.db`` in the working directory), ``postgresql://…``
-and ``memory://`` (kept in this process only). A URI lanterna cannot serve, such as
-``databricks`` or (for now) ``http(s)://``, gets one warning naming the supported ones and the
-default store is used, so the program keeps running.
+``sqlite:///path`` (default ``sqlite:///lanterna.db`` in the working directory), ``postgresql://…``,
+``memory://`` (kept in this process only) and ``http(s)://host:port`` (a lanterna server:
+``store/rest.py``). A URI lanterna cannot serve, such as ``databricks``, gets one warning naming
+the supported ones and the default store is used, so the program keeps running.
 
 A relative SQLite path (the default's included) is made absolute once per process, against the
 working directory of its first use: a later ``os.chdir`` does not split traces across two files.
@@ -16,21 +16,26 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from lanterna import _log
 from lanterna.exceptions import MlflowException
 from lanterna.settings import setting
 
 if TYPE_CHECKING:
+    from lanterna.store.rest import RestStore
     from lanterna.store.sql.store import SqlStore
 
+    AnyStore: TypeAlias = SqlStore | RestStore
+
 DEFAULT_URI = "sqlite:///lanterna.db"
-SUPPORTED = "sqlite:///path/to/file.db, postgresql://user@host:port/database, memory://"
+SUPPORTED = ("sqlite:///path/to/file.db, postgresql://user@host:port/database, memory://, "
+             "http://host:port (a lanterna server)")
 _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+_SERVER_SCHEMES = ("http", "https")
 
 _explicit: str | None = None
-_stores: dict[str, SqlStore] = {}
+_stores: dict[str, AnyStore] = {}
 _warned: set[str] = set()
 _absolute: dict[str, str] = {}  # relative SQLite URI -> the absolute one fixed at first use
 _lock = threading.Lock()
@@ -61,7 +66,12 @@ def supported(uri: str) -> bool:
     if uri.startswith("memory:"):
         return True
     scheme, sep, _ = uri.partition("://")
-    return bool(sep) and scheme.lower() in _SQL_SCHEMES
+    return bool(sep) and scheme.lower() in _SQL_SCHEMES + _SERVER_SCHEMES
+
+
+def is_server(uri: str) -> bool:
+    """True for a lanterna server's URI (``http(s)://``)."""
+    return uri.partition("://")[0].lower() in _SERVER_SCHEMES
 
 
 def absolute(uri: str) -> str:
@@ -89,18 +99,14 @@ def resolve(uri: str | None = None) -> str:
         return absolute(wanted)
     if wanted not in _warned:
         _warned.add(wanted)
-        if wanted.startswith(("http://", "https://")):
-            reason = "sending traces to a lanterna server (http(s):// URIs) is not supported yet"
-        else:
-            reason = "lanterna cannot store traces there"
         _log.warning(
-            "Tracking URI %r: %s. Supported: %s. Using %s instead.",
-            wanted, reason, SUPPORTED, absolute(DEFAULT_URI),
+            "Tracking URI %r: lanterna cannot store traces there. Supported: %s. Using %s "
+            "instead.", wanted, SUPPORTED, absolute(DEFAULT_URI),
         )
     return absolute(DEFAULT_URI)
 
 
-def get_store(uri: str | None = None) -> SqlStore:
+def get_store(uri: str | None = None) -> AnyStore:
     """The store for ``uri`` (default: the tracking URI in force), created once per process."""
     resolved = resolve(uri)
     key = _key(resolved)
@@ -108,7 +114,11 @@ def get_store(uri: str | None = None) -> SqlStore:
     if store is None:
         with _lock:
             store = _stores.get(key)
-            if store is None:
+            if store is None and is_server(resolved):
+                from lanterna.store.rest import RestStore
+
+                store = _stores[key] = RestStore(resolved)
+            elif store is None:
                 try:
                     from lanterna.store.sql.store import SqlStore
                 except ImportError as exc:
@@ -121,10 +131,12 @@ def get_store(uri: str | None = None) -> SqlStore:
 
 
 def _key(uri: str) -> str:
+    if is_server(uri):
+        return uri.rstrip("/")
     return "memory://" if uri.startswith("memory:") else absolute(uri)
 
 
-def open_stores() -> list[SqlStore]:
+def open_stores() -> list[AnyStore]:
     """The stores this process has connected to."""
     return [store for store in list(_stores.values()) if store.connected]
 

@@ -256,6 +256,18 @@ def _paths() -> dict[str, Any]:
                 "max_traces": {"type": "integer", "minimum": 1},
             }},
         )},
+        "/api/v1/traces/infos": {"post": _operation(
+            "Upsert trace infos (the SDK's remote mode sends them beside its OTLP spans); "
+            "with if_absent, only for traces not stored yet.",
+            _json({"type": "object", "required": ["trace_infos"],
+                   "properties": {"trace_infos": {"type": "array",
+                                                  "items": _ref("TraceInfo")}}},
+                  "The infos as stored."),
+            body={"type": "object", "required": ["trace_infos"], "properties": {
+                "trace_infos": {"type": "array", "items": _ref("TraceInfo"), "maxItems": 10000},
+                "if_absent": {"type": "boolean", "default": False},
+            }},
+        )},
         "/api/v1/traces/{trace_id}": {"get": _operation(
             "A trace with all its spans.", _TRACE, parameters=[_TRACE_ID],
         )},

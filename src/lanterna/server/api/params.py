@@ -11,7 +11,7 @@ from starlette.requests import Request
 from lanterna.server.errors import ApiError, invalid
 
 #: Ids are short printable strings (lanterna's are "tr-" + 32 hex; other clients' vary).
-_TRACE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+TRACE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 _SPAN_ID = re.compile(r"[0-9a-fA-F]{16}")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
@@ -19,7 +19,7 @@ _FALSE = ("false", "0", "no")
 
 def trace_id(request: Request) -> str:
     value = str(request.path_params["trace_id"])
-    if not _TRACE_ID.fullmatch(value):
+    if not TRACE_ID.fullmatch(value):
         raise invalid(
             f"Invalid trace id {value[:80]!r}: expected up to 64 letters, digits, '-', '_', "
             "'.' or ':' (lanterna's ids look like 'tr-' followed by 32 hex digits)."

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from lanterna.entities.trace_info import TraceInfo
 from lanterna.server.api import openapi, params
 from lanterna.server.errors import invalid, not_found
 from lanterna.store.base import DEFAULT_PAGE_SIZE, Experiment
@@ -26,6 +27,8 @@ PREFIX = "/api/v1"
 MAX_PAGE = 5_000
 #: The most span ids one ``GET …/spans`` request may name.
 MAX_SPAN_IDS = 1_000
+#: The most trace infos one ``POST /api/v1/traces/infos`` request may carry.
+MAX_INFOS = 10_000
 
 
 def routes(state: ServerState) -> list[BaseRoute]:
@@ -37,6 +40,7 @@ def routes(state: ServerState) -> list[BaseRoute]:
         Route(f"{PREFIX}/experiments/{{experiment_id}}", api.get_experiment, methods=["GET"]),
         Route(f"{PREFIX}/traces", api.search_traces, methods=["GET"]),
         Route(f"{PREFIX}/traces/delete", api.delete_traces, methods=["POST"]),
+        Route(f"{PREFIX}/traces/infos", api.log_trace_infos, methods=["POST"]),
         Route(f"{PREFIX}/traces/{{trace_id}}", api.get_trace, methods=["GET"]),
         Route(f"{PREFIX}/traces/{{trace_id}}/skeleton", api.get_skeleton, methods=["GET"]),
         Route(f"{PREFIX}/traces/{{trace_id}}/spans", api.get_spans, methods=["GET"]),
@@ -141,6 +145,27 @@ class Api:
         )
         return JSONResponse({"deleted": len(deleted), "trace_ids": deleted})
 
+    async def log_trace_infos(self, request: Request) -> Response:
+        """Upsert trace infos (the SDK's remote mode sends them beside its OTLP spans). With
+        ``if_absent`` an info only fills in a trace the store does not have yet (a trace seen
+        running, or the part of a trace continued from another process)."""
+        data = await params.json_object(request)
+        raw = data.get("trace_infos")
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            raise invalid("'trace_infos' must be a list of trace info objects.")
+        if len(raw) > MAX_INFOS:
+            raise invalid(f"At most {MAX_INFOS} trace infos per request, got {len(raw)}.")
+        if_absent = data.get("if_absent", False)
+        if not isinstance(if_absent, bool):
+            raise invalid("'if_absent' must be true or false.")
+        infos = [_trace_info(item) for item in raw]
+        stored = await run_in_threadpool(self._log_infos, infos, if_absent)
+        return JSONResponse({"trace_infos": [info.to_dict() for info in stored]})
+
+    def _log_infos(self, infos: list[TraceInfo], if_absent: bool) -> list[TraceInfo]:
+        stored: list[TraceInfo] = self.store.log_trace_infos(infos, if_absent=if_absent)
+        return stored
+
     async def set_tag(self, request: Request) -> Response:
         trace_id = params.trace_id(request)
         key = str(request.path_params["key"])
@@ -163,3 +188,13 @@ class Api:
             found = await run_in_threadpool(self.store.set_trace_tag, trace_id, key, value)
         if not found:
             raise not_found(f"No trace with id {trace_id!r}.")
+
+
+def _trace_info(item: dict[str, Any]) -> TraceInfo:
+    try:
+        info = TraceInfo.from_dict(item)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise invalid(f"Invalid trace info: {exc}.") from None
+    if not params.TRACE_ID.fullmatch(info.trace_id):
+        raise invalid(f"Invalid trace id {info.trace_id[:80]!r} in a trace info.")
+    return info

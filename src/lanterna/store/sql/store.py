@@ -205,6 +205,23 @@ class SqlStore:
         with self._writing() as connection:
             return ingest.log_trace_info(connection, info)
 
+    def log_trace_infos(
+        self, infos: Sequence[TraceInfo], *, if_absent: bool = False
+    ) -> list[TraceInfo]:
+        """``log_trace_info`` for many infos in one transaction (what a server answering many
+        clients needs). With ``if_absent`` an info only fills in a trace not stored yet; the
+        stored info is returned for the others."""
+        if not infos:
+            return []
+        with self._writing() as connection:
+            if not if_absent:
+                return ingest.log_trace_infos(connection, infos)
+            found = ingest.trace_infos(connection, [info.trace_id for info in infos])
+            present = {info.trace_id: info for info in found}
+            added = iter(ingest.log_trace_infos(
+                connection, [i for i in infos if i.trace_id not in present]))
+            return [present.get(info.trace_id) or next(added) for info in infos]
+
     def traces_with_spans(self, trace_ids: Sequence[str]) -> set[str]:
         if self._missing_file() or not trace_ids:
             return set()
