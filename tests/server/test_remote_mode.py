@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 import lanterna
+from conftest import run_python
 from lanterna.exceptions import InvalidFilterError, MlflowException
 from lanterna.store import uri as uris
 from lanterna.testing.databases import store_uri  # noqa: F401
 from lanterna.testing.server import RunningServer, running_server
-
-from conftest import run_python
 
 WRITER = textwrap.dedent("""
     import json, lanterna

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 import lanterna
+from conftest import ROOT, run_python
 from lanterna.store import uri as uris
 from lanterna.testing.databases import require_postgres, temporary_postgres_database
 from lanterna.testing.server import RunningServer, running_server
-
-from conftest import ROOT, run_python
 
 from .httpcall import call
 
