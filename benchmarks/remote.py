@@ -1,4 +1,4 @@
-"""The SDK's remote mode end to end (issue 12): spans per second from the first span until the
+"""The SDK's remote mode end to end: spans per second from the first span until the
 program's flush returns, through a real ``lanterna server`` process, into SQLite and PostgreSQL.
 
 Side by side, the same load (traces of 10 spans, one thread) made by:

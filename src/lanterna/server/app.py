@@ -136,9 +136,9 @@ def open_store(store_uri: str | None) -> SqlStore:
     from lanterna.store import uri as uris
 
     chosen = store_uri or uris.get_tracking_uri()
-    if store_uri is None and not uris.supported(chosen):  # e.g. the SDK pointed at a server
+    if store_uri is None and uris.is_server(chosen):  # the SDK pointed at a server: not here
         chosen = uris.DEFAULT_URI
-    if not uris.supported(chosen) or chosen.startswith("memory:"):
+    if not uris.supported(chosen) or uris.is_server(chosen) or chosen.startswith("memory:"):
         raise ValueError(
             f"lanterna server cannot keep traces in {chosen!r}; use --backend-store-uri with "
             "sqlite:///path/to/file.db or postgresql://user@host:port/database."
