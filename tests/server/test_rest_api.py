@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -249,3 +250,12 @@ def test_metrics_in_prometheus_text(seeded: tuple[RunningServer, str, dict[str, 
                  "lanterna_store_errors"):
         assert f"# TYPE {name}_total counter" in text
     assert "tr-none" not in text  # raw paths never become labels
+
+
+def test_several_workers_serve_and_sum_their_metrics(tmp_path: Path) -> None:
+    with running_server(f"sqlite:///{tmp_path / 't.db'}", args=["--workers", "2"]) as server:
+        for _ in range(12):
+            assert call("GET", api(server, "/experiments")).status == 200
+        text = call("GET", server.url + "/metrics").body.decode()
+    assert ('lanterna_http_request_duration_seconds_count{method="GET",'
+            'route="/api/v1/experiments",status="200"} 12.0') in text

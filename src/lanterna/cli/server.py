@@ -8,9 +8,11 @@ Binds 127.0.0.1 unless told otherwise; any other address needs a token (``--toke
 from __future__ import annotations
 
 import argparse
+import atexit
 import ipaddress
 import json
 import os
+import shutil
 import sys
 import tempfile
 from typing import Any
@@ -76,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
               "max_request_bytes": args.max_request_bytes}
     os.environ[server_app.CONFIG_ENV] = json.dumps(config)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="lanterna-metrics-")
+        # Each worker writes its metrics here; any worker answers /metrics with their sum.
+        shared = tempfile.mkdtemp(prefix="lanterna-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+        atexit.register(shutil.rmtree, shared, True)
     print(f"lanterna server: traces in {store.where}; listening on "
           f"http://{_url_host(args.host)}:{args.port}"
           f"{' (token required)' if token else ''}", file=sys.stderr, flush=True)
