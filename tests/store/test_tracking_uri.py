@@ -102,7 +102,7 @@ def test_set_tracking_uri_in_code(engine_database: str, tmp_path: Path) -> None:
     assert json.loads(read.stdout)["found"] == [written.stdout.strip()]
 
 
-@pytest.mark.parametrize("wanted", ["databricks", "http://127.0.0.1:5000", "file:///tmp/x"])
+@pytest.mark.parametrize("wanted", ["databricks", "ftp://127.0.0.1:5000", "file:///tmp/x"])
 def test_unsupported_uri_warns_once_and_uses_the_default_store(
     tmp_path: Path, wanted: str
 ) -> None:
