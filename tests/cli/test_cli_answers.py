@@ -4,6 +4,7 @@ exit codes, one line on stderr, no traceback, no internal names."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import re
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def test_version(tmp_path: Path) -> None:
     result = lanterna("--version", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"lanterna {__version__}"
+    assert __version__ == importlib.metadata.version("lanterna")  # one version, everywhere
 
 
 def test_every_store_command_takes_uri() -> None:

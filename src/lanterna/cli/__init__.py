@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from lanterna import __version__
 from lanterna.cli.errors import CliParser, describe, fail
 
 # Subcommand modules, loaded only when the CLI runs.
@@ -27,22 +28,11 @@ _COMMANDS = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = CliParser(prog="lanterna", description="Tracing for LLM and agent applications.")
-    parser.add_argument("--version", action="version", version=f"lanterna {_version()}")
+    parser.add_argument("--version", action="version", version=f"lanterna {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMANDS:
         importlib.import_module(name).add_parser(subparsers)
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("lanterna")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        from lanterna import __version__
-
-        return __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -122,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"the demo trace was not stored in {location(store)}")
     print(f"stored in {location(store)}:\n")
     print(render_tree(stored[0]))
-    again = "" if args.uri is None else f" --uri {shlex.quote(args.uri)}"
-    print(f"\nlist the stored traces with: lanterna traces list{again}")
+    if not store.memory:
+        again = "" if args.uri is None else f" --uri {shlex.quote(args.uri)}"
+        print(f"\nlist the stored traces with: lanterna traces list{again}")
     return 0
 
 
