@@ -1,2 +1,33 @@
-"""Interop with OpenTelemetry: attribute conventions (and, loaded only when used, the SDK
-bridge)."""
+"""Interop with OpenTelemetry: attribute conventions, and (loaded only when used, needing the
+OpenTelemetry SDK) the span processor and context bridge.
+
+``lanterna.otel.capture()`` stores the spans of the global ``TracerProvider`` in lanterna;
+``lanterna.otel.SpanProcessor()`` does the same for a provider the application configures;
+``lanterna.otel.bridge()`` only makes OTel and lanterna spans nest in one trace.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["SpanProcessor", "bridge", "capture"]
+
+
+def bridge() -> None:
+    """Makes OpenTelemetry and lanterna share the current span (idempotent)."""
+    from lanterna.otel import context_bridge
+
+    context_bridge.install()
+
+
+def __getattr__(name: str) -> Any:
+    """``SpanProcessor`` and ``capture`` import the OpenTelemetry SDK on first use only."""
+    if name in ("SpanProcessor", "capture"):
+        from lanterna.otel import processor
+
+        value = getattr(processor, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lanterna.otel' has no attribute {name!r}")

@@ -127,13 +127,15 @@ def new_span(
     attributes: dict[str, Any] | None,
     start_time_ns: int | None,
     local_root: bool = False,
+    span_id: str | None = None,
 ) -> LiveSpan:
     """A live span of ``trace``; the trace's root (in this process) when ``parent_id`` is None
-    or ``local_root`` is set (its parent then lives in another process)."""
+    or ``local_root`` is set (its parent then lives in another process). ``span_id`` is given
+    for spans whose id another tracer chose (OpenTelemetry spans lanterna captures)."""
     span = LiveSpan.__new__(LiveSpan)
     span._trace = trace
     span._trace_id = trace.trace_id
-    span._span_id = span_id = ids.new_span_id()
+    span._span_id = span_id = span_id or ids.new_span_id()
     span._parent_id = parent_id
     span._name = name if name.__class__ is str else str(name)
     span._span_type = span_type if span_type.__class__ is str else str(span_type)
