@@ -16,6 +16,7 @@ from lanterna import _log
 from lanterna._traces import resolve_trace_id
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan, NoOpSpan
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace import Trace
@@ -71,6 +72,7 @@ class Client:
         tags: dict[str, str] | None = None,
         experiment_id: str | None = None,
         start_time_ns: int | None = None,
+        links: list[Link] | None = None,
         **ignored: Any,
     ) -> LiveSpan | NoOpSpan:
         """Starts a new trace and returns its root span. It is always an independent trace,
@@ -79,6 +81,7 @@ class Client:
             name, span_type, None, inputs, attributes, start_time_ns,
             sampling_ratio=1.0, experiment_id=experiment_id,
         )
+        runtime.add_links(span, links)
         if isinstance(span, LiveSpan):
             trace: LiveTrace = span._trace
             trace.destination = self._tracking_uri
@@ -97,6 +100,7 @@ class Client:
         start_time_ns: int | None = None,
         *,
         request_id: str | None = None,
+        links: list[Link] | None = None,
         **ignored: Any,
     ) -> LiveSpan:
         """Starts a child of span ``parent_id`` in trace ``trace_id``."""
@@ -112,8 +116,10 @@ class Client:
                 f"start_span({name!r}): no span {parent_id!r} in trace {trace_id!r}. "
                 "Pass the span_id of a span of this trace as parent_id."
             )
-        return runtime.new_span(trace, parent_id, name, span_type, inputs, attributes,
+        span = runtime.new_span(trace, parent_id, name, span_type, inputs, attributes,
                                 start_time_ns)
+        runtime.add_links(span, links)
+        return span
 
     def end_span(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lanterna.entities.document import Document
 from lanterna.entities.span import LiveSpan, NoOpSpan, Span, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace import Trace, TraceData
@@ -22,6 +23,7 @@ __all__ = [
     "Document",
     "InferenceTableLocation",
     "MlflowExperimentLocation",
+    "Link",
     "LiveSpan",
     "NoOpSpan",
     "Span",

@@ -12,6 +12,7 @@ import threading
 from lanterna import _log
 from lanterna.entities._values import decode_attribute, encode_attribute, snapshot
 from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
@@ -58,7 +59,7 @@ class Span:
 
     __slots__ = (
         "_trace_id", "_span_id", "_parent_id", "_name", "_span_type", "_start_ns", "_end_ns",
-        "_status", "_inputs", "_outputs", "_attributes", "_events",
+        "_status", "_inputs", "_outputs", "_attributes", "_events", "_links",
     )
 
     _trace_id: str
@@ -73,6 +74,7 @@ class Span:
     _outputs: Any
     _attributes: dict[str, Any]
     _events: list[SpanEvent] | tuple[()]  # () until the first event (saves a list per span)
+    _links: list[Link] | tuple[()]  # () until the first link
 
     @property
     def trace_id(self) -> str:
@@ -148,6 +150,11 @@ class Span:
     @property
     def events(self) -> list[SpanEvent]:
         return list(self._events)
+
+    @property
+    def links(self) -> list[Link]:
+        """Links to spans of other traces (OpenTelemetry span links)."""
+        return list(self._links)
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -240,7 +247,7 @@ class Span:
     def to_dict(self) -> dict[str, Any]:
         """The span as an OTLP-style dict, MLflow 3's exchange format."""
         attributes = self._encoded_attributes()
-        return {
+        data = {
             "trace_id": _hex_to_b64(self._trace_id.removeprefix("tr-")),
             "span_id": _hex_to_b64(self._span_id),
             "parent_span_id": _hex_to_b64(self._parent_id) if self._parent_id else None,
@@ -251,6 +258,9 @@ class Span:
             "status": self._status.to_dict(),
             "attributes": attributes,
         }
+        if self._links:
+            data["links"] = [link.to_dict() for link in self._links]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
@@ -319,6 +329,7 @@ def _fill_from_dict(span: Span, data: dict[str, Any]) -> None:
                                   data.get("status_message", ""))
     span._attributes = attributes
     span._events = [SpanEvent.from_dict(e) for e in data.get("events") or []]
+    span._links = [Link.from_dict(link) for link in data.get("links") or []]
 
 
 def _hex_to_b64(hex_id: str) -> str:
@@ -418,6 +429,20 @@ class LiveSpan(Span):
             SpanEvent(str(event.name), int(event.timestamp), attributes)
         )
 
+    def add_link(self, link: Link) -> None:
+        """Links this span to a span of another trace (``Link(trace_id, span_id, attrs)``)."""
+        if self._end_ns is not None:
+            return
+        if not isinstance(link, Link):
+            raise MlflowException(
+                f"add_link takes a Link, got {type(link).__name__}; build one with "
+                "Link(trace_id=..., span_id=..., attributes={...}).")
+        if not self._links:
+            self._links = []
+        self._links.append(  # type: ignore[union-attr]
+            Link(link.trace_id, link.span_id,
+                 {str(k): snapshot(v) for k, v in link.attributes.items()}))
+
     def record_exception(self, exception: BaseException | str) -> None:
         """Adds an ``exception`` event and sets the status to ERROR."""
         if isinstance(exception, BaseException):
@@ -478,6 +503,7 @@ class LiveSpan(Span):
         span._outputs = self._outputs
         span._attributes = self._attributes.copy()
         span._events = list(self._events) if self._events else ()
+        span._links = list(self._links) if self._links else ()
         return span
 
     def __getstate__(self) -> dict[str, Any]:
@@ -510,13 +536,14 @@ class NoOpSpan:
     outputs = None
     attributes: dict[str, Any] = {}
     events: list[SpanEvent] = []
+    links: list[Link] = []
     is_ended = False
 
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     set_inputs = set_outputs = set_attribute = set_attributes = set_status = _ignore
-    add_event = record_exception = set_span_type = end = _ignore
+    add_event = add_link = record_exception = set_span_type = end = _ignore
 
     def get_attribute(self, key: str) -> None:
         return None

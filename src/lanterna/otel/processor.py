@@ -23,6 +23,7 @@ from lanterna.entities._values import snapshot
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace_info import TraceMetadataKey
@@ -158,6 +159,12 @@ def _finish(mirror: LiveSpan, span: ReadableSpan) -> None:
     if mirror._status.status_code is SpanStatusCode.UNSET:
         mirror._status = SpanStatus(code, status.description or "") if code else _OK
     _trace_fields(trace, mirror, normalized)
+    if span.links:
+        mirror._links = list(mirror._links) + [
+            Link(f"tr-{link.context.trace_id:032x}", f"{link.context.span_id:016x}",
+                 {k: _plain(v) for k, v in (link.attributes or {}).items()})
+            for link in span.links
+        ]
     runtime.finish(mirror, span.end_time)
 
 

@@ -136,4 +136,8 @@ def export_stats() -> dict[str, int]:
     stats = setup.pipeline().stats.as_dict()
     stats["queued"] = setup.pipeline().queued()
     stats["internal_errors"] = sum(_errors.internal_error_counts().values())
+    for exporter in setup.pipeline().exporters:  # an exporter's own counters (otlp_*)
+        counters = getattr(exporter, "counters", None)
+        if counters is not None:
+            stats.update(counters.as_dict())
     return stats

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Generator
     from typing import Any, TypeVar, overload
 
+    from lanterna.entities.span_link import Link
+
     F = TypeVar("F", bound=Callable[..., Any])
 else:  # typing stays unimported at run time; the last definition below is the real one
 
@@ -40,6 +42,7 @@ def trace(  # noqa: F811
     attributes: dict[str, Any] | None = None,
     output_reducer: Callable[[list[Any]], Any] | None = None,
     sampling_ratio_override: float | None = None,
+    links: list[Link] | None = None,
     **ignored: Any,
 ) -> Callable[[F], F]: ...
 
@@ -52,6 +55,7 @@ def trace(  # noqa: F811
     attributes: dict[str, Any] | None = None,
     output_reducer: Callable[[list[Any]], Any] | None = None,
     sampling_ratio_override: float | None = None,
+    links: list[Link] | None = None,
     **ignored: Any,
 ) -> Any:
     """Trace every call of a function: bare ``@trace``, ``@trace(...)`` or ``trace(fn)``."""
@@ -65,7 +69,8 @@ def trace(  # noqa: F811
             return type(target)(decorate(target.__func__))
         if getattr(target, "__lanterna_traced__", False):
             return target
-        return _wrap(target, name, span_type, attributes, output_reducer, sampling_ratio_override)
+        return _wrap(target, name, span_type, attributes, output_reducer, sampling_ratio_override,
+                     links)
 
     return decorate(func) if func is not None else decorate
 
@@ -77,6 +82,7 @@ def _wrap(
     attributes: dict[str, Any] | None,
     output_reducer: Callable[[list[Any]], Any] | None,
     ratio: float | None,
+    links: list[Link] | None = None,
 ) -> Callable[..., Any]:
     import inspect
 
@@ -107,6 +113,8 @@ def _wrap(
             )
             if plain and span.__class__ is LiveSpan:
                 span._attributes = base_snapshot.copy()  # type: ignore[union-attr]
+            if links:
+                runtime.add_links(span, links)
             return span
         except Exception as exc:
             _errors.report(exc, f"starting span {span_name!r}")

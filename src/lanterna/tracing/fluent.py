@@ -18,17 +18,21 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
+    from lanterna.entities.span_link import Link
+
 
 class SpanScope:
     """The context manager ``start_span`` returns: makes the span current inside the block,
     records an exception leaving it (and lets it propagate), and ends the span on exit."""
 
-    __slots__ = ("_name", "_span_type", "_attributes", "_span", "_token")
+    __slots__ = ("_name", "_span_type", "_attributes", "_span", "_token", "_links")
 
-    def __init__(self, name: str, span_type: str, attributes: dict[str, Any] | None) -> None:
+    def __init__(self, name: str, span_type: str, attributes: dict[str, Any] | None,
+                 links: list[Link] | None = None) -> None:
         self._name = name
         self._span_type = span_type
         self._attributes = attributes
+        self._links = links
         self._span: LiveSpan | NoOpSpan = runtime.NOOP_SPAN
         self._token: Token[LiveSpan | NoOpSpan | RemoteParent | None] | None = None
 
@@ -38,6 +42,8 @@ class SpanScope:
                 self._span = runtime.start_span(
                     self._name, self._span_type, current_span.get(), None, self._attributes
                 )
+                if self._links:
+                    runtime.add_links(self._span, self._links)
             except Exception as exc:
                 _errors.report(exc, f"starting span {self._name!r}")
             self._token = current_span.set(self._span)
@@ -68,10 +74,11 @@ def start_span(
     name: str = "span",
     span_type: str = SpanType.UNKNOWN,
     attributes: dict[str, Any] | None = None,
+    links: list[Link] | None = None,
     **ignored: Any,
 ) -> SpanScope:
     """``with start_span("step") as span:`` — a child of the current span, current inside."""
-    return SpanScope(name, span_type, attributes)
+    return SpanScope(name, span_type, attributes, links)
 
 
 def start_span_no_context(
@@ -84,6 +91,7 @@ def start_span_no_context(
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
     experiment_id: str | None = None,
+    links: list[Link] | None = None,
     **ignored: Any,
 ) -> LiveSpan | NoOpSpan:
     """A span that is not made current; the caller ends it with ``span.end()``.
@@ -98,6 +106,7 @@ def start_span_no_context(
             name, span_type, parent, inputs, attributes, start_time_ns,
             experiment_id=experiment_id,
         )
+        runtime.add_links(span, links)
         if span.__class__ is LiveSpan and span is span._trace.root:  # type: ignore[union-attr]
             trace = span._trace  # type: ignore[union-attr]
             trace.tags.update({str(k): str(v) for k, v in (tags or {}).items()})
