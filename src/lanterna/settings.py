@@ -58,6 +58,20 @@ SETTINGS: tuple[Setting, ...] = (
             "Finished spans waiting for export; past it spans are dropped and counted."),
     Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 2_000, int,
             "Most spans written to the store in one transaction."),
+    Setting("export_to", "LANTERNA_EXPORT_TO", None, str,
+            "Where finished spans go: store, otlp, or store,otlp. Default: store, plus otlp "
+            "when an OTLP endpoint is set."),
+    Setting("otlp_endpoint", "LANTERNA_OTLP_ENDPOINT", None, str,
+            "OTLP/HTTP traces URL (http://collector:4318/v1/traces); else "
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces."),
+    Setting("otlp_headers", "LANTERNA_OTLP_HEADERS", None, str,
+            "Headers sent to the OTLP endpoint (key=value,key2=value2); else "
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS, else OTEL_EXPORTER_OTLP_HEADERS."),
+    Setting("otlp_timeout_seconds", "LANTERNA_OTLP_TIMEOUT_SECONDS", 10.0, float,
+            "How long one OTLP request may take before it is retried."),
+    Setting("otlp_export_captured", "LANTERNA_OTLP_EXPORT_CAPTURED", False, bool,
+            "Also send spans captured from an OpenTelemetry provider over OTLP (off: the "
+            "provider's own exporters send them, so none is exported twice)."),
     Setting("raise_internal_errors", "LANTERNA_RAISE_INTERNAL_ERRORS", False, bool,
             "Re-raise lanterna's own internal errors instead of logging them (for tests)."),
 )

@@ -17,6 +17,7 @@ from lanterna.settings import setting
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lanterna.entities.trace import Trace
+    from lanterna.export.base import Exporter
 
 memory = InMemoryExporter()
 store_exporter = StoreExporter(lambda: pipeline().stats)
@@ -30,12 +31,51 @@ def pipeline() -> Pipeline:
         with _lock:
             if _pipeline is None:
                 _pipeline = Pipeline(
-                    [memory, store_exporter],
+                    [memory, *destinations()],
                     max_queue=int(setting("export_queue_size")),
                     batch_size=int(setting("export_batch_size")),
                 )
                 register_atexit(_pipeline)
     return _pipeline
+
+
+def destinations() -> list[Exporter]:
+    """The exporters ``LANTERNA_EXPORT_TO`` names (``store``, ``otlp`` or both); by default the
+    store, plus OTLP when an OTLP endpoint is configured."""
+    from lanterna import _log
+
+    chosen = setting("export_to")
+    names = {n.strip() for n in (chosen or "store").split(",") if n.strip()}
+    if chosen is None and _otlp_configured():
+        names.add("otlp")
+    unknown = names - {"store", "otlp"}
+    if unknown:
+        _log.warning("Ignoring %s in LANTERNA_EXPORT_TO: use store, otlp, or store,otlp.",
+                     ", ".join(sorted(unknown)))
+    exporters: list[Exporter] = [store_exporter] if "store" in names else []
+    if "otlp" in names:
+        from lanterna.export.otlp_exporter import OtlpExporter
+
+        try:
+            otlp = OtlpExporter.from_settings()
+        except ValueError as exc:
+            otlp = None
+            _log.warning("lanterna does not export over OTLP: %s", exc)
+        else:
+            if otlp is None:
+                _log.warning("LANTERNA_EXPORT_TO names otlp, but no OTLP endpoint is set "
+                             "(LANTERNA_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT).")
+        if otlp is not None:
+            exporters.append(otlp)
+    return exporters
+
+
+def _otlp_configured() -> bool:
+    import os
+
+    return any(os.environ.get(name) for name in (
+        "LANTERNA_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
 def put(span: LiveSpan) -> None:
