@@ -15,6 +15,7 @@ from typing import Any
 from openai import AsyncStream, Stream
 
 from lanterna.integrations.openai.extract import Kind
+from lanterna.integrations.openai.headers import with_traceparent
 from lanterna.integrations.openai.recording import (
     StreamRecorder,
     end_quietly,
@@ -58,7 +59,7 @@ def sync_wrapper(original: Callable[..., Any], name: str, kind: Kind) -> Callabl
             return original(self, *args, **kwargs)
         token = _in_call.set(True)
         try:
-            result = original(self, *args, **kwargs)
+            result = original(self, *args, **with_traceparent(kwargs, span))
         except BaseException as error:
             fail_call(span, error)
             raise
@@ -82,7 +83,7 @@ def async_wrapper(
             return await original(self, *args, **kwargs)
         token = _in_call.set(True)
         try:
-            result = await original(self, *args, **kwargs)
+            result = await original(self, *args, **with_traceparent(kwargs, span))
         except BaseException as error:
             fail_call(span, error)
             raise
