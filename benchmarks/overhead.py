@@ -135,7 +135,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--otlp-traces", type=int, default=5_000)
+    parser.add_argument("--only-otel-interop", action="store_true")
     args = parser.parse_args()
+    if args.only_otel_interop:
+        otel_interop(args)
+        return
     workdir = tempfile.mkdtemp(prefix="lanterna-bench-")
     os.chdir(workdir)  # both MLflow and lanterna write their default SQLite store here
 
@@ -194,6 +199,16 @@ def main() -> None:
     if not args.skip_mlflow:
         theirs = import_ms("import mlflow", runs=5)
         print(f"  import mlflow           {theirs:7.1f}   (+{theirs - base:.1f})")
+    otel_interop(args)
+
+
+def otel_interop(args: argparse.Namespace) -> None:
+    """Issue 14: OTel span capture cost and OTLP export throughput (benchmarks/otel_interop.py)."""
+    os.environ["LANTERNA_TRACKING_URI"] = "memory://"
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import otel_interop
+
+    otel_interop.report(timed, args.spans, args.otlp_traces)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,13 @@ def test_an_instrumented_openai_call_is_stored_under_the_traced_function(
     make_instrumentor: Any, expected_type: str, message_format: str,
     openai_server: FakeOpenAIServer, traces: TracesRecorded, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The GenAI instrumentation records message content on the span only when asked to.
+    # The GenAI instrumentation records message content on the span only when asked to; OTel
+    # reads the switches once, at the first instrumentation of the process, so read them again.
     monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
+    from opentelemetry.instrumentation._semconv import _OpenTelemetrySemanticConventionStability
+
+    monkeypatch.setattr(_OpenTelemetrySemanticConventionStability, "_initialized", False)
     provider = TracerProvider()
     provider.add_span_processor(lanterna.otel.SpanProcessor())
     instrumentor = make_instrumentor()

@@ -93,3 +93,14 @@ def test_links_of_captured_opentelemetry_spans_are_kept(traces: TracesRecorded) 
     consumer = traces.last().data.spans[0]
     assert consumer.links == [Link(f"tr-{context.trace_id:032x}", f"{context.span_id:016x}",
                                    {"messaging.operation": "process"})]
+
+
+def test_links_travel_over_otlp_both_ways(traces: TracesRecorded) -> None:
+    pytest.importorskip("opentelemetry.proto")
+    from lanterna.entities._otlp import decode_spans, encode_spans
+
+    target = Link("tr-" + "ab" * 16, "cd" * 8, {"why": "batch", "n": 2})
+    with lanterna.start_span("job", links=[target]):
+        pass
+    [span] = decode_spans(encode_spans(traces.last().data.spans))
+    assert span.links == [target]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from lanterna.entities._values import encode_attribute
 from lanterna.entities.span import Span, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.exceptions import MlflowException
 
@@ -45,26 +46,41 @@ def _require_proto() -> None:
         ) from exc
 
 
-def span_to_otlp(span: Span) -> trace_pb2.Span:
-    """The span as an OTLP ``Span`` message (ids as raw bytes, times in ns)."""
+def span_to_otlp(
+    span: Span, *, json_attributes: bool = False, into: trace_pb2.Span | None = None
+) -> trace_pb2.Span:
+    """The span as an OTLP ``Span`` message (ids as raw bytes, times in ns).
+
+    ``json_attributes`` sends every attribute as the JSON text of its value (MLflow's own wire
+    form, and much cheaper to encode than nested native values: the SDK's OTLP exporter uses
+    it). ``into`` fills a message already placed in a request (saves protobuf a copy)."""
     _require_proto()
     from opentelemetry.proto.trace.v1 import trace_pb2
 
-    message = trace_pb2.Span(
-        trace_id=trace_id_bytes(span.trace_id),
-        span_id=_id_bytes(span.span_id, 8),
-        name=span.name,
-        kind=trace_pb2.Span.SpanKind.SPAN_KIND_INTERNAL,
-        start_time_unix_nano=span.start_time_ns,
-        end_time_unix_nano=span.end_time_ns or 0,
-        status=status_to_otlp(span.status),
-    )
+    message = trace_pb2.Span() if into is None else into
+    message.trace_id = trace_id_bytes(span.trace_id)
+    message.span_id = _id_bytes(span.span_id, 8)
+    message.name = span.name
+    message.kind = trace_pb2.Span.SpanKind.SPAN_KIND_INTERNAL
+    message.start_time_unix_nano = span.start_time_ns
+    message.end_time_unix_nano = span.end_time_ns or 0
+    status = span.status
+    message.status.code = _CODE_TO_PROTO[status.status_code]  # type: ignore[assignment]
+    if status.description:
+        message.status.message = status.description
     if span.parent_id:
         message.parent_span_id = _id_bytes(span.parent_id, 8)
-    for key, value in span.attributes.items():
-        _fill_any_value(message.attributes.add(key=key).value, value)
+    if json_attributes:
+        add = message.attributes.add
+        for key, text in span._encoded_attributes().items():
+            add(key=key).value.string_value = text
+    else:
+        for key, value in span.attributes.items():
+            _fill_any_value(message.attributes.add(key=key).value, value)
     for event in span.events:
         message.events.append(event_to_otlp(event))
+    for link in span.links:
+        message.links.append(link_to_otlp(link))
     return message
 
 
@@ -94,6 +110,7 @@ def span_from_otlp(pb_span: trace_pb2.Span, *, trace_id: str | None = None) -> S
         "status": status_from_otlp(pb_span.status).to_dict(),
         "attributes": attributes,
         "events": [event_from_otlp(e).to_dict() for e in pb_span.events],
+        "links": [link_from_otlp(link).to_dict() for link in pb_span.links],
     })
 
 
@@ -180,6 +197,22 @@ def event_to_otlp(event: SpanEvent) -> trace_pb2.Span.Event:
 def event_from_otlp(pb_event: trace_pb2.Span.Event) -> SpanEvent:
     attributes = {item.key: any_value_to_python(item.value) for item in pb_event.attributes}
     return SpanEvent(pb_event.name, int(pb_event.time_unix_nano), attributes)
+
+
+def link_to_otlp(link: Link) -> trace_pb2.Span.Link:
+    _require_proto()
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    message = trace_pb2.Span.Link(trace_id=trace_id_bytes(link.trace_id),
+                                  span_id=_id_bytes(link.span_id, 8))
+    for key, value in link.attributes.items():
+        _fill_any_value(message.attributes.add(key=str(key)).value, value)
+    return message
+
+
+def link_from_otlp(pb_link: trace_pb2.Span.Link) -> Link:
+    attributes = {item.key: any_value_to_python(item.value) for item in pb_link.attributes}
+    return Link("tr-" + bytes(pb_link.trace_id).hex(), bytes(pb_link.span_id).hex(), attributes)
 
 
 # --- values and ids ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ request that succeeded, so no span is delivered twice by a retry. A request the 
 refuses for its content (other 4xx) is not retried (the OTLP rule); its spans are counted as
 rejected and logged.
 
-Spans carry lanterna's (MLflow's) attributes and the OpenTelemetry GenAI ones
+Spans carry lanterna's (MLflow's) attributes, as the JSON text of their values (MLflow's wire
+form; also the cheapest to encode), and the OpenTelemetry GenAI ones
 (``lanterna.otel.genai``). Messages come from ``opentelemetry-proto``; the OpenTelemetry SDK is
 not needed. Spans captured from an OpenTelemetry provider are left to that provider's own
 exporters unless ``LANTERNA_OTLP_EXPORT_CAPTURED`` is set.
@@ -269,11 +270,10 @@ def encode(
         resource_spans.resource.attributes.add(key=key).value.string_value = value
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name = _otlp.SCOPE_NAME
-    out = scope_spans.spans
+    add = scope_spans.spans.add
     for span in spans:
-        message = _otlp.span_to_otlp(span)
+        message = _otlp.span_to_otlp(span, json_attributes=True, into=add())
         _add_interop(message, span, (roots or {}).get(span.span_id))
-        out.append(message)
     return bytes(request.SerializeToString())
 
 
@@ -299,18 +299,6 @@ def _add_interop(message: Any, span: Span, trace: Trace | None) -> None:
             target.string_value = str(value)
     if span.span_type in CLIENT_TYPES:
         message.kind = 3  # SPAN_KIND_CLIENT: a call to a model provider
-    for link in getattr(span, "links", None) or ():
-        _add_link(message, link)
-
-
-def _add_link(message: Any, link: Any) -> None:
-    from lanterna.entities import _otlp
-
-    pb = message.links.add()
-    pb.trace_id = _otlp.trace_id_bytes(link.trace_id)
-    pb.span_id = bytes.fromhex(link.span_id)
-    for key, value in (link.attributes or {}).items():
-        _otlp._fill_any_value(pb.attributes.add(key=str(key)).value, value)
 
 
 def _trace_attributes(trace: Trace) -> dict[str, str]:

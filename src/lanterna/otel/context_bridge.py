@@ -76,11 +76,11 @@ class LanternaSpanRef(NonRecordingSpan):
 
     def is_recording(self) -> bool:
         span = self.lanterna
-        return span.__class__ is LiveSpan and not span.is_ended  # type: ignore[union-attr]
+        return isinstance(span, LiveSpan) and not span.is_ended
 
     def _live(self) -> LiveSpan | None:
         span = self.lanterna
-        return span if span.__class__ is LiveSpan else None  # type: ignore[return-value]
+        return span if isinstance(span, LiveSpan) else None
 
     def set_attribute(self, key: str, value: Any) -> None:
         live = self._live()

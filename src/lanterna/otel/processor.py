@@ -21,7 +21,7 @@ from opentelemetry.trace import StatusCode
 from lanterna import _errors
 from lanterna.entities._values import snapshot
 from lanterna.entities.live_trace import LiveTrace
-from lanterna.entities.span import LiveSpan
+from lanterna.entities.span import LiveSpan, Span
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 #: exporter leaves such spans to the application's provider, so no span is exported twice.
 SCOPE_ATTRIBUTE = "otel.scope.name"
 
+#: Logfire marks the start of a span with a "pending" span of its own (not stored).
+_LOGFIRE_KIND = "logfire.span_type"
 _STATUS = {StatusCode.OK: SpanStatusCode.OK, StatusCode.ERROR: SpanStatusCode.ERROR}
 _OK = SpanStatus(SpanStatusCode.OK)
 
@@ -72,7 +74,7 @@ class SpanProcessor(OtelSpanProcessor):
         if mirror is None:
             return
         try:
-            _finish(mirror, span)
+            _end(mirror, span)  # type: ignore[arg-type]
         except Exception as exc:
             _errors.report(exc, "storing an OpenTelemetry span")
 
@@ -101,8 +103,9 @@ class SpanProcessor(OtelSpanProcessor):
                     trace.tags.update(current_scope.tags)
         mirror = runtime.new_span(
             trace, parent_id, span.name, SpanType.UNKNOWN, None, None, span.start_time,
-            local_root=local_root, span_id=f"{context.span_id:016x}",
+            local_root=local_root, span_id=f"{context.span_id:016x}", cls=CapturedSpan,
         )
+        mirror._otel = None  # type: ignore[attr-defined]
         bridge.mirrors[context.span_id] = mirror
 
 
@@ -113,7 +116,7 @@ def _trace_of(trace_id: str, parent_id: str, parent_context: Context | None) -> 
         current = otel_trace.get_current_span(parent_context)
         if current.__class__ is bridge.LanternaSpanRef:
             candidate = current.lanterna  # type: ignore[attr-defined]
-            if candidate.__class__ is LiveSpan and candidate.span_id == parent_id:
+            if isinstance(candidate, LiveSpan) and candidate.span_id == parent_id:
                 parent = candidate
     if parent is not None and parent.trace_id == trace_id:
         return parent._trace  # type: ignore[no-any-return]
@@ -123,18 +126,51 @@ def _trace_of(trace_id: str, parent_id: str, parent_context: Context | None) -> 
     return None
 
 
-def _finish(mirror: LiveSpan, span: ReadableSpan) -> None:
+class CapturedSpan(LiveSpan):
+    """The lanterna mirror of an OpenTelemetry span. The caller's thread only ends it; the
+    conventions are mapped when the export thread freezes it (``to_immutable_span``), so
+    capturing costs the instrumented code little."""
+
+    __slots__ = ("_otel",)
+
+    _otel: ReadableSpan | None
+
+    def to_immutable_span(self) -> Span:
+        otel_span, self._otel = self._otel, None
+        if otel_span is not None:
+            try:
+                _map_conventions(self, otel_span)
+            except Exception as exc:
+                _errors.report(exc, "mapping an OpenTelemetry span's attributes")
+        return super().to_immutable_span()
+
+
+def _end(mirror: CapturedSpan, span: ReadableSpan) -> None:
+    """On the thread that ends the OTel span: status, time, and into the export queue."""
+    trace: LiveTrace = mirror._trace
+    attributes = span.attributes
+    if attributes and attributes.get(_LOGFIRE_KIND) == "pending_span":
+        # A Logfire start marker, not a span of its own: the real one follows.
+        trace.open.pop(mirror._span_id, None)
+        if trace.root is mirror:
+            runtime.live_traces.pop(trace.trace_id, None)
+        return
+    mirror._otel = span
+    code = _STATUS.get(span.status.status_code)
+    if mirror._status.status_code is SpanStatusCode.UNSET:
+        mirror._status = SpanStatus(code, span.status.description or "") if code else _OK
+    runtime.finish(mirror, span.end_time)
+
+
+def _map_conventions(mirror: LiveSpan, span: ReadableSpan) -> None:
+    """On the export thread: the OTel attributes, events and links, mapped to lanterna's
+    fields by the shared conventions (lanterna.otel.conventions)."""
     from lanterna.otel.conventions import MISSING, normalize_attributes
 
     attributes = dict(span.attributes or {})
     events = [(event.name, dict(event.attributes or {})) for event in span.events]
     normalized = normalize_attributes(attributes, span.name, events, mirror._span_type)
     trace: LiveTrace = mirror._trace
-    if normalized.pending:  # a Logfire start marker, not a span of its own
-        trace.open.pop(mirror._span_id, None)
-        if trace.root is mirror:
-            runtime.live_traces.pop(trace.trace_id, None)
-        return
     mirror._name = normalized.name
     if normalized.span_type:
         mirror._span_type = normalized.span_type
@@ -144,8 +180,8 @@ def _finish(mirror: LiveSpan, span: ReadableSpan) -> None:
         mirror._outputs = snapshot(normalized.outputs)
     own = mirror._attributes  # set through lanterna's API while the span ran: these win
     merged: dict[str, Any] = {k: snapshot(_plain(v)) for k, v in normalized.attributes.items()}
-    merged[SCOPE_ATTRIBUTE] = span.instrumentation_scope.name if span.instrumentation_scope \
-        else ""
+    scope = span.instrumentation_scope
+    merged[SCOPE_ATTRIBUTE] = scope.name if scope is not None else ""
     merged.update(own)
     mirror._attributes = merged
     if span.events:
@@ -154,10 +190,6 @@ def _finish(mirror: LiveSpan, span: ReadableSpan) -> None:
                       {k: snapshot(_plain(v)) for k, v in (event.attributes or {}).items()})
             for event in span.events
         ] + list(mirror._events)
-    status = span.status
-    code = _STATUS.get(status.status_code)
-    if mirror._status.status_code is SpanStatusCode.UNSET:
-        mirror._status = SpanStatus(code, status.description or "") if code else _OK
     _trace_fields(trace, mirror, normalized)
     if span.links:
         mirror._links = list(mirror._links) + [
@@ -165,7 +197,6 @@ def _finish(mirror: LiveSpan, span: ReadableSpan) -> None:
                  {k: _plain(v) for k, v in (link.attributes or {}).items()})
             for link in span.links
         ]
-    runtime.finish(mirror, span.end_time)
 
 
 def _trace_fields(trace: LiveTrace, mirror: LiveSpan, normalized: Any) -> None:

@@ -128,11 +128,13 @@ def new_span(
     start_time_ns: int | None,
     local_root: bool = False,
     span_id: str | None = None,
+    cls: type[LiveSpan] = LiveSpan,
 ) -> LiveSpan:
     """A live span of ``trace``; the trace's root (in this process) when ``parent_id`` is None
     or ``local_root`` is set (its parent then lives in another process). ``span_id`` is given
-    for spans whose id another tracer chose (OpenTelemetry spans lanterna captures)."""
-    span = LiveSpan.__new__(LiveSpan)
+    for spans whose id another tracer chose (OpenTelemetry spans lanterna captures, whose
+    ``cls`` is a LiveSpan subclass)."""
+    span = cls.__new__(cls)
     span._trace = trace
     span._trace_id = trace.trace_id
     span._span_id = span_id = span_id or ids.new_span_id()
@@ -199,7 +201,9 @@ def last_trace_id(thread_local: bool = False) -> str | None:
 
 def current_live_span() -> LiveSpan | None:
     span = current_span.get()
-    return span if span.__class__ is LiveSpan else None  # type: ignore[return-value]
+    if span.__class__ is LiveSpan or isinstance(span, LiveSpan):  # or captured from OTel
+        return span  # type: ignore[return-value]
+    return None
 
 
 def reset() -> None:
