@@ -23,3 +23,4 @@ def _first_put(span: LiveSpan) -> None:
 
 def install() -> None:
     runtime.sink = _first_put
+    runtime.flush = setup.flush

@@ -26,7 +26,6 @@ import time
 import urllib.parse
 
 from lanterna import _errors, _log
-from lanterna.export.base import ExportBatch
 from lanterna.settings import setting
 
 TYPE_CHECKING = False
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
 
     from lanterna.entities.span import Span
     from lanterna.entities.trace import Trace
+    from lanterna.store.batch import ExportBatch
 
 MAX_SPANS_PER_REQUEST = 1000
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})

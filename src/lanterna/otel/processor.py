@@ -82,9 +82,7 @@ class SpanProcessor(OtelSpanProcessor):
         self.force_flush()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        from lanterna.export import setup
-
-        return setup.flush(timeout_millis / 1000)
+        return runtime.flush(timeout_millis / 1000)
 
     # -- mirroring -------------------------------------------------------------------------
     def _mirror(self, span: SdkSpan, parent_context: Context | None) -> None:

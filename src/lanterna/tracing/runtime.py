@@ -54,6 +54,9 @@ config = Config()
 # kept nowhere, which only happens if the export package failed to import.
 sink: Callable[[LiveSpan], None] = lambda span: None  # noqa: E731
 
+#: Exports everything queued so far, waiting up to ``timeout`` s (the export side sets it).
+flush: Callable[[float | None], bool] = lambda timeout: True  # noqa: E731
+
 live_traces: dict[str, LiveTrace] = {}
 _last_trace_id: list[str | None] = [None]
 _thread_last = threading.local()
