@@ -1,4 +1,4 @@
-"""OpenTelemetry interop figures for ``overhead.py`` (issue 14): what capturing OTel spans with
+"""OpenTelemetry interop figures for ``overhead.py``: what capturing OTel spans with
 ``lanterna.otel.SpanProcessor`` adds to the caller, and OTLP export throughput against the OTel
 SDK's own OTLP exporter, both to a loopback receiver in another process.
 

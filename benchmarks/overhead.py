@@ -203,7 +203,7 @@ def main() -> None:
 
 
 def otel_interop(args: argparse.Namespace) -> None:
-    """Issue 14: OTel span capture cost and OTLP export throughput (benchmarks/otel_interop.py)."""
+    """OTel span capture cost and OTLP export throughput (benchmarks/otel_interop.py)."""
     os.environ["LANTERNA_TRACKING_URI"] = "memory://"
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import otel_interop
