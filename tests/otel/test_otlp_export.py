@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("opentelemetry.proto")
 
 from conftest import run_python  # noqa: E402
+from lanterna.entities import Link  # noqa: E402
 from lanterna.entities._otlp import key_values_to_dict  # noqa: E402
 from lanterna.export.otlp_exporter import (  # noqa: E402
     configured_endpoint,
@@ -228,3 +229,36 @@ def test_endpoint_and_headers_from_the_standard_variables(
     monkeypatch.setenv("OTEL_SERVICE_NAME", "svc")
     assert resource_attributes()["service.name"] == "svc"
     assert resource_attributes()["deployment.environment"] == "prod"
+
+
+def test_export_to_lanterna_server_stores_every_span_once(tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    from lanterna.store.sql.store import SqlStore
+    from lanterna.testing.server import running_server
+
+    uri = f"sqlite:///{tmp_path / 'server.db'}"
+    with running_server(uri) as server:
+        receiver = OtlpReceiver()
+        receiver.port = server.port  # only its URL is used: the server is the receiver
+        stats = run_app(tmp_path, receiver, traces=2, env={"LANTERNA_EXPORT_TO": "otlp"})
+    assert stats["otlp_spans_sent"] == 10 and stats["spans_dropped"] == 0
+    store = SqlStore(uri)
+    try:
+        traces, _ = store.search_traces(["0"])
+        assert len(traces) == 2
+        for info in traces:
+            trace = store.get_trace(info.info.trace_id)
+            assert trace is not None
+            spans = {s.name: s for s in trace.data.spans}
+            assert len(trace.data.spans) == 5
+            assert spans["agent"].span_type == "AGENT" and spans["llm"].span_type == "CHAT_MODEL"
+            assert spans["llm"].parent_id == spans["agent"].span_id
+            assert spans["llm"].inputs["model"] == "gpt-4o-mini"
+            assert spans["llm"].get_attribute("gen_ai.usage.input_tokens") == 7
+            assert spans["fails"].status.status_code == "ERROR"
+            assert spans["retrieve"].links == [
+                Link("tr-" + "ab" * 16, "cd" * 8, {"why": "batch"})]
+            assert trace.info.tags["team"] == "search"
+            assert trace.info.state.value == "OK"
+    finally:
+        store.dispose()

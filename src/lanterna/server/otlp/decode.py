@@ -22,6 +22,7 @@ from typing import Any
 from lanterna.entities._values import decode_attribute
 from lanterna.entities.span import Span, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.span_type import SpanType
 from lanterna.otel.conventions import MISSING, normalize_attributes
@@ -100,6 +101,11 @@ def _raw_from_protobuf(pb: Any) -> RawSpan:
         events=[
             (e.name, e.time_unix_nano, {kv.key: _any_value(kv.value) for kv in e.attributes})
             for e in pb.events
+        ],
+        links=[
+            Link("tr-" + link.trace_id.hex(), link.span_id.hex(),
+                 {kv.key: _any_value(kv.value) for kv in link.attributes})
+            for link in pb.links
         ],
     )
 
@@ -214,6 +220,14 @@ def _raw_from_json(data: Any) -> RawSpan:
             for e in data.get("events") or []
             if isinstance(e, dict)
         ],
+        links=[
+            Link.from_dict({"trace_id": str(_field(link, "traceId", "trace_id")).lower(),
+                            "span_id": str(_field(link, "spanId", "span_id")).lower(),
+                            "attributes": _json_attributes(link.get("attributes"))})
+            for link in data.get("links") or []
+            if isinstance(link, dict) and _field(link, "traceId", "trace_id")
+            and _field(link, "spanId", "span_id")
+        ],
     )
 
 
@@ -266,6 +280,7 @@ class RawSpan:
     status_message: str
     attributes: dict[str, Any]
     events: list[tuple[str, int, dict[str, Any]]]
+    links: list[Link] = field(default_factory=list)
 
 
 def _add(out: Decoded, raw: RawSpan) -> None:
@@ -312,4 +327,5 @@ def to_span(raw: RawSpan) -> Span | None:
     span._outputs = None if normalized.outputs is MISSING else normalized.outputs
     span._attributes = normalized.attributes
     span._events = [SpanEvent(name, ts, attrs) for name, ts, attrs in raw.events] or ()
+    span._links = raw.links or ()
     return span
