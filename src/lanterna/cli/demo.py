@@ -125,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     if not store.memory:
         again = "" if args.uri is None else f" --uri {shlex.quote(args.uri)}"
         print(f"\nlist the stored traces with: lanterna traces list{again}")
+        print(f"see this trace in the web UI: lanterna ui{again}  (then open "
+              f"http://127.0.0.1:5000/#/trace/{trace_id})")
     return 0
 
 
