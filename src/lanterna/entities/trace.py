@@ -97,6 +97,12 @@ class Trace:
     def __repr__(self) -> str:
         return f"Trace(trace_id={self.info.trace_id!r}, spans={len(self.data.spans)})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: a compact span tree, linked to the web UI when one is known."""
+        from lanterna.entities._html import trace_html
+
+        return trace_html(self)
+
     @property
     def trace_id(self) -> str:
         return self.info.trace_id

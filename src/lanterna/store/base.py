@@ -30,6 +30,15 @@ class PagedList(list[T]):
         super().__init__(items)
         self.token = token
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's display of a page of traces (None, Jupyter's plain repr, for other items)."""
+        from lanterna.entities._html import traces_html
+        from lanterna.entities.trace import Trace
+
+        if not all(isinstance(item, Trace) for item in self):
+            return None
+        return traces_html(list(self))  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Experiment:

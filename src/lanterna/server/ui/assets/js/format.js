@@ -2,6 +2,7 @@
 
 export function duration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
+  if (ms === 0) return "< 1 ms"; // stored in whole milliseconds
   if (ms < 1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;

@@ -149,6 +149,7 @@ export class ListView {
     this.more.hidden = !this.token;
     this.updateStatus();
     this.settled(false);
+    if (fresh && generation === 1) performance.mark("lanterna:list");
   }
 
   /** Notes on the page which filter its rows answer (tests and benchmarks wait for it). */

@@ -11,6 +11,8 @@ export const TYPE_COLOURS = {
   MEMORY: "#ec4899", GUARDRAIL: "#f97316", EVALUATOR: "#14b8a6", UNKNOWN: "#94a3b8",
 };
 export const ERROR_COLOUR = "#dc2626";
+/** Room kept right of the zoom window, so the last bar and its label show. */
+const PAD = 36;
 
 export function typeColour(type) {
   return TYPE_COLOURS[type] || TYPE_COLOURS.UNKNOWN;
@@ -158,13 +160,14 @@ export class Timeline {
     ctx.clearRect(0, 0, width, height);
     if (!this.tree) return;
     const span = this.w1 - this.w0;
-    const step = niceStep(span, width / 90);
+    const inner = Math.max(1, width - PAD);
+    const step = niceStep(span, inner / 90);
     ctx.fillStyle = cssVar("--muted");
     ctx.strokeStyle = cssVar("--grid");
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     for (let tick = Math.ceil(this.w0 / step) * step; tick <= this.w1; tick += step) {
-      const x = ((tick - this.w0) / span) * width;
+      const x = ((tick - this.w0) / span) * inner;
       ctx.beginPath();
       ctx.moveTo(Math.round(x) + 0.5, height - 5);
       ctx.lineTo(Math.round(x) + 0.5, height);
@@ -181,7 +184,7 @@ export class Timeline {
     ctx.clearRect(0, 0, width, height);
     if (!t) return;
     const span = this.w1 - this.w0;
-    const scale = width / span;
+    const scale = Math.max(1, width - PAD) / span;
     ctx.strokeStyle = cssVar("--grid");
     if (this.step) {
       for (let tick = Math.ceil(this.w0 / this.step) * this.step; tick <= this.w1;
@@ -240,7 +243,7 @@ export class Timeline {
     this.bars.addEventListener("wheel", (event) => {
       if (!event.ctrlKey && !event.metaKey) return;
       event.preventDefault();
-      const at = event.offsetX / this.bars.clientWidth;
+      const at = Math.min(1, event.offsetX / Math.max(1, this.bars.clientWidth - PAD));
       this.zoom(event.deltaY > 0 ? 1.25 : 0.8, at);
     }, { passive: false });
     let drag = null;
@@ -253,7 +256,7 @@ export class Timeline {
       const dx = event.clientX - drag.x;
       if (Math.abs(dx) > 3) drag.moved = true;
       if (!drag.moved) return;
-      const shift = (dx / this.bars.clientWidth) * (drag.w1 - drag.w0);
+      const shift = (dx / Math.max(1, this.bars.clientWidth - PAD)) * (drag.w1 - drag.w0);
       this.setWindow(drag.w0 - shift, drag.w1 - shift);
     });
     this.bars.addEventListener("pointerup", (event) => {
