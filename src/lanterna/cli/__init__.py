@@ -23,6 +23,7 @@ _COMMANDS = (
     "lanterna.cli.experiments",
     "lanterna.cli.db",
     "lanterna.cli.server",
+    "lanterna.cli.ui",
 )
 
 

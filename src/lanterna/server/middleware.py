@@ -106,6 +106,9 @@ class BearerAuth:
         if scope["method"] == "GET" and login is not None and self._valid(login.encode()):
             await _login_redirect(scope, send, login)
             return
+        if _ui_shell(scope):  # the page holds no data; it asks for the token (issue 13)
+            await self.app(scope, receive, send)
+            return
         response = error_response(
             401, "UNAUTHENTICATED",
             "This server needs a token: send the header 'Authorization: Bearer <token>' "
@@ -117,6 +120,14 @@ class BearerAuth:
 
     def _valid(self, given: bytes | None) -> bool:
         return given is not None and hmac.compare_digest(given, self.token)
+
+
+def _ui_shell(scope: Scope) -> bool:
+    """The web UI's static files (``/``, ``/index.html``, ``/assets/...``), which carry no trace
+    data: served without the token so the page can ask for it."""
+    path = str(scope["path"])
+    return scope["method"] in ("GET", "HEAD") and (
+        path in ("/", "/index.html") or (path.startswith("/assets/") and ".." not in path))
 
 
 def _bearer(value: bytes) -> bytes | None:
