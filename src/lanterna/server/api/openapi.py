@@ -47,6 +47,19 @@ _SCHEMAS: dict[str, Any] = {
             "trace_count": {"type": "integer"},
         },
     },
+    "Session": {
+        "type": "object",
+        "required": ["session_id", "trace_count", "first_timestamp_ms", "last_timestamp_ms"],
+        "properties": {
+            "session_id": {"type": "string"},
+            "trace_count": {"type": "integer"},
+            "first_timestamp_ms": {"type": "integer", "description": "ms since the epoch"},
+            "last_timestamp_ms": {"type": "integer", "description": "ms since the epoch"},
+            "user_id": {"type": "string", "nullable": True},
+            "total_tokens": {"type": "integer", "nullable": True},
+            "error_count": {"type": "integer"},
+        },
+    },
     "TraceInfo": {
         "type": "object",
         "required": ["trace_id", "trace_location", "request_time", "state", "trace_metadata",
@@ -240,6 +253,22 @@ def _paths() -> dict[str, Any]:
                 _query("page_token", {"type": "string"}, "next_page_token of the last page."),
                 _query("include_spans", {"type": "boolean", "default": False},
                        "Include every span of each trace."),
+            ],
+        )},
+        "/api/v1/sessions": {"get": _operation(
+            "Sessions: traces grouped by session id, the most recently active first.",
+            _json({"type": "object", "required": ["sessions", "next_page_token"],
+                   "properties": {
+                       "sessions": {"type": "array", "items": _ref("Session")},
+                       "next_page_token": {"type": "string", "nullable": True},
+                   }}, "One page of sessions."),
+            parameters=[
+                {**_query("experiment_id", {"type": "array", "items": {"type": "string"}},
+                          "Experiments to look in (repeat for several; none: all)."),
+                 "style": "form", "explode": True},
+                _query("max_results", {"type": "integer", "minimum": 1, "maximum": 5000,
+                                       "default": 100}, "Sessions per page."),
+                _query("page_token", {"type": "string"}, "next_page_token of the last page."),
             ],
         )},
         "/api/v1/traces/delete": {"post": _operation(

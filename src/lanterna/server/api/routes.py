@@ -39,6 +39,7 @@ def routes(state: ServerState) -> list[BaseRoute]:
         Route(f"{PREFIX}/experiments", api.create_experiment, methods=["POST"]),
         Route(f"{PREFIX}/experiments/{{experiment_id}}", api.get_experiment, methods=["GET"]),
         Route(f"{PREFIX}/traces", api.search_traces, methods=["GET"]),
+        Route(f"{PREFIX}/sessions", api.list_sessions, methods=["GET"]),
         Route(f"{PREFIX}/traces/delete", api.delete_traces, methods=["POST"]),
         Route(f"{PREFIX}/traces/infos", api.log_trace_infos, methods=["POST"]),
         Route(f"{PREFIX}/traces/{{trace_id}}", api.get_trace, methods=["GET"]),
@@ -107,6 +108,16 @@ class Api:
             )
         )
         return JSONResponse({"traces": [t.to_dict() for t in found], "next_page_token": token})
+
+    async def list_sessions(self, request: Request) -> Response:
+        """Traces grouped by session id, the most recently active session first."""
+        query = request.query_params
+        experiment_ids = query.getlist("experiment_id")
+        max_results = params.integer(request, "max_results", DEFAULT_PAGE_SIZE, 1, MAX_PAGE)
+        page_token = query.get("page_token") or None
+        found, token = await run_in_threadpool(
+            self.store.list_sessions, experiment_ids or None, max_results, page_token)
+        return JSONResponse({"sessions": found, "next_page_token": token})
 
     async def get_trace(self, request: Request) -> Response:
         trace_id = params.trace_id(request)

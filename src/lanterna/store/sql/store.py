@@ -30,7 +30,7 @@ from lanterna.store.search import paging
 from lanterna.store.search.compile import Clause, compile_filter
 from lanterna.store.search.parser import parse_filter, parse_order_by
 from lanterna.store.sql import engine as engines
-from lanterna.store.sql import fulltext, ingest, reads, rows, schema, writes
+from lanterna.store.sql import fulltext, ingest, reads, rows, schema, sessions, writes
 from lanterna.store.sql.tables import experiments, spans, trace_metadata, trace_tags, traces
 
 _CHUNK = 500
@@ -459,6 +459,19 @@ class SqlStore:
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         return self._find_experiment(experiments.c.name == name)
+
+    def list_sessions(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Sessions (traces sharing a session id), most recently active first, and the token of
+        the next page (see :mod:`lanterna.store.sql.sessions`)."""
+        if self._missing_file():
+            return [], None
+        with self._reading() as connection:
+            return sessions.list_sessions(connection, experiment_ids, max_results, page_token)
 
     def list_experiments(self) -> list[tuple[Experiment, int]]:
         if self._missing_file():

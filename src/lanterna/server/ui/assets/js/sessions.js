@@ -5,7 +5,6 @@ import { api } from "./api.js";
 import { h, clear, copyButton, emptyNote } from "./dom.js";
 import * as fmt from "./format.js";
 
-const SESSION_FILTER = "metadata.`mlflow.trace.session` IS NOT NULL";
 const PAGE = 200;
 
 export class SessionsView {
@@ -13,10 +12,10 @@ export class SessionsView {
     this.root = root;
     this.ctx = ctx;
     this.exp = parsed.params.get("exp") || ctx.experimentId();
-    this.sessions = new Map();
+    this.count = 0;
     this.status = h("span.list-status");
     this.body = h("tbody");
-    this.more = h("button.more", { type: "button", text: "Scan older traces", hidden: true,
+    this.more = h("button.more", { type: "button", text: "Load more", hidden: true,
       onclick: () => this.load() });
     root.append(h("div.list-view", null,
       h("div.list-actions", null, h("h1.page-title", { text: "Sessions" }), h("span.spacer"), this.status),
@@ -28,45 +27,35 @@ export class SessionsView {
 
   destroy() { this.destroyed = true; }
 
+  /** GET /api/v1/sessions: one row per session, the most recently active first. */
   async load() {
     this.status.textContent = "Loading…";
     let data;
     try {
-      data = await api("traces", { params: { experiment_id: this.exp, filter: SESSION_FILTER,
-        order_by: "timestamp_ms DESC", max_results: PAGE, page_token: this.token } });
+      data = await api("sessions", { params: { experiment_id: this.exp, max_results: PAGE,
+        page_token: this.token } });
     } catch (error) {
       this.status.textContent = error.message;
       return;
     }
     if (this.destroyed) return;
-    for (const { info } of data.traces) {
-      const meta = info.trace_metadata || {};
-      const id = meta[fmt.SESSION_KEY];
-      const s = this.sessions.get(id) || { id, count: 0, first: info.request_time,
-        last: info.request_time, user: meta[fmt.USER_KEY] || "", tokens: 0, errors: 0 };
-      s.count += 1;
-      if (info.request_time < s.first) s.first = info.request_time;
-      if (info.request_time > s.last) s.last = info.request_time;
-      s.tokens += fmt.tokenUsage(meta["mlflow.trace.tokenUsage"])?.total || 0;
-      if (info.state === "ERROR") s.errors += 1;
-      this.sessions.set(id, s);
+    for (const s of data.sessions) {
+      const href = this.ctx.link("session", s.session_id, { exp: this.exp });
+      const tr = h("tr", null, h("td", null, h("a", { href, text: s.session_id })),
+        h("td.num", { text: String(s.trace_count) }),
+        h("td", { text: fmt.time(new Date(s.first_timestamp_ms).toISOString()) }),
+        h("td", { text: fmt.time(new Date(s.last_timestamp_ms).toISOString()) }),
+        h("td", { text: s.user_id || "" }),
+        h("td.num", { text: s.total_tokens ? String(s.total_tokens) : "—" }),
+        h("td.num", { text: s.error_count ? String(s.error_count) : "" }));
+      tr.addEventListener("click", () => { location.hash = href; });
+      this.body.append(tr);
+      this.count += 1;
     }
     this.token = data.next_page_token;
     this.more.hidden = !this.token;
-    const sorted = [...this.sessions.values()].sort((a, b) => (a.last < b.last ? 1 : -1));
-    clear(this.body).append(...sorted.map((s) => {
-      const href = this.ctx.link("session", s.id, { exp: this.exp });
-      const tr = h("tr", null, h("td", null, h("a", { href, text: s.id })),
-        h("td.num", { text: String(s.count) }), h("td", { text: fmt.time(s.first) }),
-        h("td", { text: fmt.time(s.last) }), h("td", { text: s.user }),
-        h("td.num", { text: s.tokens ? String(s.tokens) : "—" }),
-        h("td.num", { text: s.errors ? String(s.errors) : "" }));
-      tr.addEventListener("click", () => { location.hash = href; });
-      return tr;
-    }));
-    this.status.textContent = this.sessions.size ?
-      `${this.sessions.size} session${this.sessions.size === 1 ? "" : "s"}` +
-      (this.token ? " in the newest traces (scan older traces for more)" : "") :
+    this.status.textContent = this.count ?
+      `${this.count} session${this.count === 1 ? "" : "s"}${this.token ? " (more below)" : ""}` :
       "No traces carry a session id (set one with update_current_trace(session_id=...)).";
   }
 }
