@@ -7,29 +7,40 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import lanterna
-from conftest import Server, Watched, open_trace, row, selected_name, subprocess_env
+from conftest import (
+    Server,
+    Watched,
+    open_trace,
+    row,
+    selected_name,
+    start_server,
+    subprocess_env,
+)
 from lanterna.entities import SpanType
 
 
-@pytest.fixture
-def demo(tmp_path: Path, server_for: Any) -> tuple[Server, str]:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     """``lanterna demo`` run for real into a fresh SQLite store, and a server on that store."""
-    uri = f"sqlite:///{tmp_path / 'demo.db'}"
-    done = subprocess.run([sys.executable, "-m", "lanterna", "demo"], cwd=tmp_path,
+    directory = tmp_path_factory.mktemp("demo")
+    uri = f"sqlite:///{directory / 'demo.db'}"
+    done = subprocess.run([sys.executable, "-m", "lanterna", "demo"], cwd=directory,
                           env=subprocess_env(LANTERNA_TRACKING_URI=uri), capture_output=True,
                           text=True, timeout=120, check=True)
-    server = server_for(uri)
     lanterna.set_tracking_uri(uri)
     (trace,) = lanterna.search_traces(return_type="list", include_spans=False)
     lanterna.set_tracking_uri(None)
     assert trace.info.trace_id in done.stdout  # the demo says how to open its trace
-    return server, trace.info.trace_id
+    server = start_server(uri, directory / "server.log")
+    yield server, trace.info.trace_id
+    server.stop()
 
 
 def canvas_has_ink(page: Any, selector: str) -> bool:
@@ -127,6 +138,11 @@ def test_keyboard_navigation_and_find(demo: tuple[Server, str], watched: Watched
     page.keyboard.type("complet")
     page.keyboard.press("Enter")
     assert selected_name(page) == "Completions"
+    page.locator("input.find").fill("atlantis")  # in a span's inputs, not in any name
+    page.locator("input.find").press("Enter")
+    page.wait_for_function("() => document.querySelector('.row.selected')"
+                           "?.classList.contains('error')")
+    assert selected_name(page) == "lookup_weather"
     page.keyboard.press("Escape")  # leaves the find box
     assert not page.evaluate("document.activeElement.classList.contains('find')")
     page.keyboard.press("Escape")  # back to the list

@@ -315,6 +315,20 @@ def _paths() -> dict[str, Any]:
                 "schema": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             }],
         )},
+        "/api/v1/traces/{trace_id}/find": {"get": _operation(
+            "Spans of a trace whose text (name, inputs, outputs, attributes, events) contains "
+            "a string, any case.",
+            _json({"type": "object", "required": ["span_ids", "truncated"],
+                   "properties": {"span_ids": {"type": "array", "items": {"type": "string"}},
+                                  "truncated": {"type": "boolean"}}},
+                  "Matching span ids in start order."),
+            parameters=[_TRACE_ID,
+                        {**_query("text", {"type": "string", "minLength": 1}, "What to find."),
+                         "required": True},
+                        _query("max_results", {"type": "integer", "minimum": 1,
+                                               "maximum": 10000, "default": 10000},
+                               "The most span ids returned.")],
+        )},
         "/api/v1/traces/{trace_id}/tags/{key}": {
             "put": _operation(
                 "Set a tag of a trace.", _EMPTY,

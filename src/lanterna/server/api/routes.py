@@ -45,6 +45,7 @@ def routes(state: ServerState) -> list[BaseRoute]:
         Route(f"{PREFIX}/traces/{{trace_id}}", api.get_trace, methods=["GET"]),
         Route(f"{PREFIX}/traces/{{trace_id}}/skeleton", api.get_skeleton, methods=["GET"]),
         Route(f"{PREFIX}/traces/{{trace_id}}/spans", api.get_spans, methods=["GET"]),
+        Route(f"{PREFIX}/traces/{{trace_id}}/find", api.find_spans, methods=["GET"]),
         Route(f"{PREFIX}/traces/{{trace_id}}/tags/{{key:path}}", api.set_tag, methods=["PUT"]),
         Route(f"{PREFIX}/traces/{{trace_id}}/tags/{{key:path}}", api.delete_tag,
               methods=["DELETE"]),
@@ -144,6 +145,19 @@ class Api:
         if not found and await run_in_threadpool(self.store.get_trace_skeleton, trace_id) is None:
             raise not_found(f"No trace with id {trace_id!r}.")
         return JSONResponse({"spans": [span.to_dict() for span in found]})
+
+    async def find_spans(self, request: Request) -> Response:
+        """Ids of the trace's spans whose text (name, inputs, outputs, attributes, events)
+        contains ``text``, any case, in start order; ``truncated`` when there were more."""
+        trace_id = params.trace_id(request)
+        text = request.query_params.get("text") or ""
+        if not text:
+            raise invalid("Say what to find: ?text=<words>")
+        limit = params.integer(request, "max_results", 10_000, 1, 10_000)
+        found = await run_in_threadpool(self.store.find_spans, trace_id, text, limit + 1)
+        if not found and await run_in_threadpool(self.store.get_trace_skeleton, trace_id) is None:
+            raise not_found(f"No trace with id {trace_id!r}.")
+        return JSONResponse({"span_ids": found[:limit], "truncated": len(found) > limit})
 
     async def delete_traces(self, request: Request) -> Response:
         data = await params.json_object(request)

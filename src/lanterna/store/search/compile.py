@@ -85,6 +85,12 @@ class Clause:
     estimate: Any = None
 
 
+def like_condition(column: Any, pattern: patterns.Pattern, dialect: str,
+                   ignore_case: bool = False) -> Condition:
+    """``column`` LIKE (or ILIKE) ``pattern`` with the same meaning on both engines."""
+    return _Compiler(dialect).like(column, pattern, ignore_case)
+
+
 def compile_filter(parsed: Filter, dialect: str) -> list[Clause]:
     """One compiled clause per clause of the filter (to be joined with AND)."""
     compiler = _Compiler(dialect)

@@ -30,7 +30,16 @@ from lanterna.store.search import paging
 from lanterna.store.search.compile import Clause, compile_filter
 from lanterna.store.search.parser import parse_filter, parse_order_by
 from lanterna.store.sql import engine as engines
-from lanterna.store.sql import fulltext, ingest, reads, rows, schema, sessions, writes
+from lanterna.store.sql import (
+    fulltext,
+    ingest,
+    reads,
+    rows,
+    schema,
+    sessions,
+    span_search,
+    writes,
+)
 from lanterna.store.sql.tables import experiments, spans, trace_metadata, trace_tags, traces
 
 _CHUNK = 500
@@ -459,6 +468,13 @@ class SqlStore:
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         return self._find_experiment(experiments.c.name == name)
+
+    def find_spans(self, trace_id: str, text: str, limit: int = span_search.MAX_FOUND) -> list[str]:
+        """Ids of the spans of a trace whose text contains ``text`` (any case), in start order."""
+        if self._missing_file() or not text:
+            return []
+        with self._reading() as connection:
+            return span_search.find_spans(connection, self.dialect, trace_id, text, limit)
 
     def list_sessions(
         self,

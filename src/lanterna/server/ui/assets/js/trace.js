@@ -38,6 +38,7 @@ export class TraceView {
   destroy() {
     this.destroyed = true;
     clearTimeout(this.liveTimer);
+    clearTimeout(this.findTimer);
     cancelAnimationFrame(this.frame);
     this.resize.disconnect();
     this.timeline.destroy();
@@ -62,7 +63,7 @@ export class TraceView {
     this.facts = h("div.facts");
     const header = h("div.trace-header", null, back, this.title, this.facts);
 
-    this.findInput = h("input.find", { type: "search", placeholder: "Find span by name, type or id",
+    this.findInput = h("input.find", { type: "search", placeholder: "Find span: name, id or text",
       "aria-label": "Find span", "data-search": "", spellcheck: false });
     this.findCount = h("span.find-count");
     this.findInput.addEventListener("input", () => this.find(false));
@@ -403,6 +404,7 @@ export class TraceView {
     const t = this.tree;
     if (!t) return;
     if (!text) {
+      clearTimeout(this.findTimer);
       this.matches = [];
       this.marked = null;
       this.matchAt = -1;
@@ -427,12 +429,51 @@ export class TraceView {
     this.marked = marked;
     if (!keepPosition) this.matchAt = -1;
     this.findCount.textContent = matches.length ? `${matches.length.toLocaleString()} found` :
-      "no match";
+      "searching…";
+    this.draw(true);
+    clearTimeout(this.findTimer);
+    this.findTimer = setTimeout(() => this.findInContent(text), 250);
+  }
+
+  /** Spans whose content (inputs, outputs, attributes, events) holds the text: the server
+   * searches them (GET /traces/{id}/find); they join the name matches, in tree order. */
+  async findInContent(text) {
+    let data;
+    try {
+      data = await api(`traces/${encodeURIComponent(this.traceId)}/find`, { params: { text } });
+    } catch {
+      data = { span_ids: [], truncated: false };
+    }
+    if (this.destroyed || this.findInput.value.trim().toLowerCase() !== text || !this.marked) return;
+    const t = this.tree;
+    let added = 0;
+    for (const id of data.span_ids) {
+      const i = t.index.get(id);
+      if (i !== undefined && !this.marked[i]) { this.marked[i] = 1; added++; }
+    }
+    if (added) {
+      const current = this.matchAt >= 0 ? this.matches[this.matchAt] : -1;
+      this.matches = [];
+      for (let k = 0; k < t.n; k++) if (this.marked[t.order[k]]) this.matches.push(t.order[k]);
+      if (current >= 0) this.matchAt = this.matches.indexOf(current);
+    }
+    const count = this.matches.length;
+    this.findCount.textContent = count ?
+      `${count.toLocaleString()}${data.truncated ? "+" : ""} found` : "no match";
+    if (this.matchAt >= 0) this.findCount.textContent = `${this.matchAt + 1} / ${count.toLocaleString()}`;
     this.draw(true);
   }
 
-  step(direction) {
-    if (!this.matches.length) { this.find(false); if (!this.matches.length) return; }
+  async step(direction) {
+    if (!this.matches.length) {
+      this.find(false);
+      const text = this.findInput.value.trim().toLowerCase();
+      if (!this.matches.length && text) {
+        clearTimeout(this.findTimer);
+        await this.findInContent(text);
+      }
+      if (!this.matches.length) return;
+    }
     if (this.matchAt < 0 && this.selected >= 0) {
       // Start from the selection: the next match after it in tree order.
       const here = this.tree.position[this.selected];

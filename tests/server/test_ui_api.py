@@ -1,9 +1,11 @@
-"""``GET /api/v1/sessions`` (issue 13): traces grouped by session id, the most recently active
-session first, with counts, times, user, tokens and failures; keyset pages; on both engines."""
+"""The REST routes the web UI adds (issue 13), on both engines: ``GET /api/v1/sessions`` (traces
+grouped by session id, the most recently active first, with counts, times, user, tokens and
+failures; keyset pages) and ``GET /api/v1/traces/{id}/find`` (spans whose text holds a string)."""
 
 from __future__ import annotations
 
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 
@@ -30,6 +32,9 @@ def sessions_server(store_uri: str) -> Iterator[tuple[RunningServer, str]]:  # n
                 metadata["mlflow.trace.user"] = user
             span = lanterna.start_span_no_context(
                 f"turn-{n}", start_time_ns=t0 + n * 1_000_000_000, metadata=metadata)
+            child = lanterna.start_span_no_context("lookup", parent_span=span,  # type: ignore[arg-type]
+                                                   inputs={"city": f"Zürich-{n}"})
+            child.end()
             span.set_attribute("mlflow.chat.tokenUsage",
                                {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3})
             span.end(status=state, end_time_ns=t0 + n * 1_000_000_000 + 1_000_000)
@@ -76,3 +81,23 @@ def test_sessions_are_in_the_openapi_document(sessions_server: tuple[RunningServ
     document = call("GET", f"{server.url}/api/v1/openapi.json").json()
     assert "get" in document["paths"]["/api/v1/sessions"]
     assert "Session" in document["components"]["schemas"]
+
+
+def test_find_spans_by_their_text(sessions_server: tuple[RunningServer, str]) -> None:
+    server, experiment = sessions_server
+    traces = call("GET", f"{server.url}/api/v1/traces?experiment_id={experiment}"
+                         "&order_by=timestamp_ms%20ASC").json()["traces"]
+    trace_id = traces[2]["info"]["trace_id"]
+    skeleton = call("GET", f"{server.url}/api/v1/traces/{trace_id}/skeleton").json()
+    lookup = skeleton["columns"]["span_id"][skeleton["columns"]["name"].index("lookup")]
+    for text in ("zürich-2", "ZÜRICH", "lookup"):
+        query = urllib.parse.quote(text)
+        found = call("GET", f"{server.url}/api/v1/traces/{trace_id}/find?text={query}").json()
+        assert found == {"span_ids": [lookup], "truncated": False}, text
+    turn = call("GET", f"{server.url}/api/v1/traces/{trace_id}/find?text=turn-2").json()
+    assert turn["span_ids"] == [skeleton["columns"]["span_id"][0]]
+    assert call("GET", f"{server.url}/api/v1/traces/{trace_id}/find?text=nowhere").json()[
+        "span_ids"] == []
+    assert call("GET", f"{server.url}/api/v1/traces/{trace_id}/find").status == 400
+    missing = call("GET", f"{server.url}/api/v1/traces/tr-{'0' * 32}/find?text=x")
+    assert missing.status == 404
