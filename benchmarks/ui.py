@@ -1,4 +1,4 @@
-"""The web UI on big traces (issue 13's performance), in headless Chromium through Playwright.
+"""The web UI on big traces, in headless Chromium through Playwright.
 
 For traces of 1,000, 10,000 and 100,000 spans (written through the SDK into a fresh SQLite
 store, served by a real ``lanterna server``):

@@ -106,7 +106,7 @@ class BearerAuth:
         if scope["method"] == "GET" and login is not None and self._valid(login.encode()):
             await _login_redirect(scope, send, login)
             return
-        if _ui_shell(scope):  # the page holds no data; it asks for the token (issue 13)
+        if _ui_shell(scope):  # the page holds no data; it asks for the token
             await self.app(scope, receive, send)
             return
         response = error_response(
