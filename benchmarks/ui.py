@@ -1,7 +1,7 @@
 """The web UI on big traces, in headless Chromium through Playwright.
 
-For traces of 1,000, 10,000 and 100,000 spans (written through the SDK into a fresh SQLite
-store, served by a real ``lanterna server``):
+For traces of 1,000, 10,000 and 100,000 spans (written straight through the store into a fresh
+SQLite file, served by a real ``lanterna server``):
 
 * navigation → first rows of the tree and the timeline drawn (the page's ``lanterna:drawn``
   mark), split into the skeleton's download (server + network) and the page's own work (JSON
@@ -43,27 +43,6 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
 }).observe({ type: "longtask", buffered: true });
 """
-
-
-def write_trace(n: int) -> str:
-    import lanterna
-    from lanterna.entities import SpanType
-
-    types = (SpanType.CHAIN, SpanType.TOOL, SpanType.LLM, SpanType.RETRIEVER, SpanType.AGENT)
-    t0 = time.time_ns()
-    root = lanterna.start_span_no_context(f"trace-{n}", span_type=SpanType.AGENT,
-                                          start_time_ns=t0)
-    spans: list[Any] = [root]
-    for k in range(1, n):
-        spans.append(lanterna.start_span_no_context(
-            f"step-{k}", span_type=types[k % 5], parent_span=spans[(k - 1) // 10],
-            inputs={"k": k}, start_time_ns=t0 + k * 1000))
-    for k in range(n - 1, 0, -1):
-        spans[k].end(outputs=f"result {k}", status="ERROR" if k % 997 == 0 else "OK",
-                     end_time_ns=t0 + k * 1000 + 5000)
-    root.end(end_time_ns=t0 + n * 1000 + 10_000)
-    lanterna.flush_trace_async_logging()
-    return str(root.trace_id)
 
 
 def write_many(count: int) -> None:
@@ -140,6 +119,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     import lanterna
+    from lanterna.testing.bigtrace import write_big_trace
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
@@ -148,7 +128,7 @@ def main() -> None:
         ids = {}
         for n in sizes:
             started = time.perf_counter()
-            ids[n] = write_trace(n)
+            ids[n] = write_big_trace(uri, n, name=f"trace-{n}")
             print(f"wrote a trace of {n:,} spans in {time.perf_counter() - started:.1f} s",
                   flush=True)
         process, url = start_server(uri, Path(tmp) / "server.log")
@@ -178,13 +158,19 @@ def main() -> None:
             process.terminate()
             process.wait()
             lanterna.set_tracking_uri(None)
-    full_mlflow = importlib.util.find_spec("mlflow") is not None and (
-        importlib.util.find_spec("mlflow.server") is not None)
-    if not full_mlflow:
-        print("\nMLflow's UI: skipped (needs the full 'mlflow' package; mlflow-skinny has no UI)")
+    if not _mlflow_ui_installed():
+        print("\nMLflow's UI: skipped (needs the full 'mlflow' package with its built web UI; "
+              "mlflow-skinny has none)")
     else:
-        print("\nMLflow's UI: installed, but driving it is not automated here yet")
+        print("\nMLflow's UI: installed, but this script does not drive it yet")
 
+
+def _mlflow_ui_installed() -> bool:
+    spec = importlib.util.find_spec("mlflow")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    return any((Path(p) / "server" / "js" / "build" / "index.html").exists()
+               for p in spec.submodule_search_locations)
 
 if __name__ == "__main__":
     main()

@@ -39,9 +39,21 @@ ROUTES = [
     ("PUT", "/api/v1/traces/tr-1/tags/k"),
     ("DELETE", "/api/v1/traces/tr-1/tags/k"),
     ("POST", "/v1/traces"),
-    ("GET", "/"),
+    ("GET", "/api/v1/sessions"),
+    ("GET", "/api/v1/traces/tr-1/find?text=x"),
     ("GET", "/anything/else"),
 ]
+
+
+def test_the_web_page_loads_without_the_token_to_ask_for_it(guarded: RunningServer) -> None:
+    """The UI's static files carry no trace data: a browser without credentials gets them (the
+    page then asks for the token); a wrong token is refused, and the API stays guarded."""
+    for path in ("/", "/index.html", "/assets/js/main.js"):
+        assert call("GET", guarded.url + path).status == 200, path
+        assert call("GET", guarded.url + path, token="wrong-token").status == 401, path
+    assert call("GET", guarded.url + "/?token=nope").status == 401
+    assert call("GET", guarded.url + "/assets/../api/v1/experiments").status == 401
+    assert call("GET", guarded.url + "/api/v1/experiments").status == 401
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)

@@ -3,33 +3,13 @@ last span, expands, collapses and searches, and the span found is selected and i
 
 from __future__ import annotations
 
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import lanterna
 from conftest import Watched, open_trace, selected_name
-from lanterna.entities import SpanType
+from lanterna.testing.bigtrace import write_big_trace
 
 SPANS = 100_000
-TYPES = (SpanType.CHAIN, SpanType.TOOL, SpanType.LLM, SpanType.RETRIEVER, SpanType.AGENT)
-
-
-def write_big_trace(n: int, name: str = "big-agent") -> str:
-    """A trace of ``n`` spans, ten children per span, every 997th failed; through the SDK."""
-    t0 = time.time_ns()
-    root = lanterna.start_span_no_context(name, span_type=SpanType.AGENT, start_time_ns=t0)
-    spans: list[Any] = [root]
-    for k in range(1, n):
-        parent = spans[(k - 1) // 10]
-        spans.append(lanterna.start_span_no_context(
-            f"step-{k}", span_type=TYPES[k % 5], parent_span=parent, start_time_ns=t0 + k * 1000))
-    for k in range(n - 1, 0, -1):
-        spans[k].end(status="ERROR" if k % 997 == 0 else "OK", end_time_ns=t0 + k * 1000 + 5000)
-    root.end(end_time_ns=t0 + n * 1000 + 10_000)
-    lanterna.flush_trace_async_logging()
-    return str(root.trace_id)
 
 
 def in_view(page: Any, selector: str) -> bool:
@@ -43,12 +23,7 @@ def test_a_100k_span_trace_opens_scrolls_expands_collapses_and_searches(
     tmp_path: Path, server_for: Any, watched: Watched
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'big.db'}"
-    lanterna.set_tracking_uri(uri)
-    lanterna.set_experiment(f"big-{uuid.uuid4().hex[:6]}")
-    try:
-        trace_id = write_big_trace(SPANS)
-    finally:
-        lanterna.set_tracking_uri(None)
+    trace_id = write_big_trace(uri, SPANS)  # straight through the store
     server = server_for(uri)
     page = watched.page
     open_trace(page, server, trace_id)

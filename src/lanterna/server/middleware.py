@@ -106,7 +106,9 @@ class BearerAuth:
         if scope["method"] == "GET" and login is not None and self._valid(login.encode()):
             await _login_redirect(scope, send, login)
             return
-        if _ui_shell(scope):  # the page holds no data; it asks for the token
+        if login is None and b"authorization" not in headers and _ui_shell(scope):
+            # The page holds no trace data; without any credentials it loads and asks for the
+            # token (a wrong token, in the header or the address, is still refused).
             await self.app(scope, receive, send)
             return
         response = error_response(

@@ -113,4 +113,13 @@ document.addEventListener("keydown", (event) => {
 
 window.addEventListener("hashchange", route);
 initTheme(document.getElementById("theme"));
-loadExperiments().then(route);
+if (parseHash().params.get("exp") || ["trace", "session", "compare"].includes(parseHash().route)) {
+  // The URL names what to show: show it now, fill the experiment picker alongside.
+  route();
+  loadExperiments().then(() => {
+    const exp = parseHash().params.get("exp");
+    if (exp && [...picker.options].some((o) => o.value === exp)) picker.value = exp;
+  });
+} else {
+  loadExperiments().then(route);
+}
