@@ -2,35 +2,17 @@
 against a real ``lanterna server`` subprocess on a real store.
 
 Without a browser the tests are skipped, except with ``CI=true``, where they fail: CI must not
-pass by skipping."""
+pass by skipping. (A package, so this conftest never shadows the root one.)"""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("LANTERNA_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
+from .browser import CHROMIUM, CHROMIUM_ARGS, Server, Watched, start_server, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -38,71 +20,16 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
-        _unavailable(f"Playwright is not installed: {exc}")
+        unavailable(f"Playwright is not installed: {exc}")
     if not Path(CHROMIUM).exists():
-        _unavailable(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
+        unavailable(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
     with sync_playwright() as playwright:
         try:
             launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         except Exception as exc:
-            _unavailable(f"Chromium at {CHROMIUM} does not start: {exc}")
+            unavailable(f"Chromium at {CHROMIUM} does not start: {exc}")
         yield launched
         launched.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, **extra}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[str]
-    log: Path
-    handle: Any
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.handle.close()
-
-
-def start_server(store_uri: str, log: Path, *args: str) -> Server:
-    """``lanterna server`` on a free port, ready (``/health`` answers)."""
-    port = free_port()
-    handle = log.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lanterna", "server", "--backend-store-uri", store_uri,
-         "--port", str(port), "--log-level", "warning", *args],
-        stdout=handle, stderr=subprocess.STDOUT, text=True, env=subprocess_env(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as response:
-                if response.status == 200:
-                    return Server(url, process, log, handle)
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            handle.close()
-            raise RuntimeError(f"lanterna server did not start:\n{log.read_text()}")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -118,19 +45,6 @@ def server_for(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in started:
         server.stop()
-
-
-@dataclass
-class Watched:
-    """A page and what it did that it should not: dialogs opened, errors logged."""
-
-    page: Any
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def script_errors(self) -> list[str]:
-        # A refused request (a 400 for a bad filter) is logged by the browser itself.
-        return [e for e in self.errors if "Failed to load resource" not in e]
 
 
 @pytest.fixture
@@ -149,29 +63,3 @@ def watched(browser: Any) -> Iterator[Watched]:
     page.on("pageerror", lambda e: seen.errors.append(f"pageerror: {e}"))
     yield seen
     context.close()
-
-
-# -- helpers the tests share ----------------------------------------------------------------------
-
-
-def open_trace(page: Any, server: Server, trace_id: str, query: str = "") -> None:
-    page.goto(f"{server.url}/#/trace/{trace_id}{query}")
-    page.wait_for_selector(".trace-view[data-ready='1']")
-
-
-def row(page: Any, name: str) -> Any:
-    return page.locator(".rows .row:not([hidden])", has=page.locator(".name", has_text=name))
-
-
-def selected_name(page: Any) -> str:
-    return str(page.locator(".row.selected .name").inner_text())
-
-
-def list_ids(page: Any) -> list[str]:
-    """Trace ids of the list's rows, once the list has settled."""
-    page.wait_for_function(
-        "() => { const s = document.querySelector('.list-status');"
-        " return s && s.textContent && s.textContent !== 'Loading…'; }")
-    ids = page.eval_on_selector_all("table.traces tbody tr",
-                                    "rows => rows.map(r => r.dataset.traceId)")
-    return [str(i) for i in ids]

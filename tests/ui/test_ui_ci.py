@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import _unavailable
+from .browser import unavailable
 
 
 def test_without_a_browser_ci_fails_and_a_laptop_skips(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true: the browser tests must run"):
-        _unavailable("Chromium is missing at /nowhere")
+        unavailable("Chromium is missing at /nowhere")
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="Chromium is missing"):
-        _unavailable("Chromium is missing at /nowhere")
+        unavailable("Chromium is missing at /nowhere")

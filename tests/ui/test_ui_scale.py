@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import Watched, open_trace, selected_name
 from lanterna.testing.bigtrace import write_big_trace
+
+from .browser import Watched, open_trace, selected_name
 
 SPANS = 100_000
 

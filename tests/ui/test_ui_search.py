@@ -14,15 +14,16 @@ from typing import Any
 import pytest
 
 import lanterna
-from conftest import Server, Watched, list_ids
 from filter_corpus import Model, expected, random_filter, render, write_corpus
 from lanterna.testing.databases import store_uri  # noqa: F401  (fixture)
+
+from .browser import Server, Watched, list_ids
 
 
 @pytest.fixture(scope="module")
 def corpus(store_uri: str, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
            ) -> Iterator[tuple[Server, str, list[Model]]]:
-    from conftest import start_server
+    from .browser import start_server
 
     lanterna.set_tracking_uri(store_uri)
     experiment = lanterna.set_experiment(f"ui-search-{uuid.uuid4().hex[:8]}").experiment_id

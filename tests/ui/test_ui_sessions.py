@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import lanterna
-from conftest import Watched, list_ids
 from lanterna.entities import SpanType
+
+from .browser import Watched, list_ids
 
 TURNS = [("Hi, who are you?", "A support bot."), ("Weather in Lisbon?", "Clear, 21 °C."),
          ("Thanks!", "You're welcome.")]

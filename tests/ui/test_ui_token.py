@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import lanterna
-from conftest import Watched
+
+from .browser import Watched
 
 
 def test_the_token_is_asked_once_and_kept_for_the_tab(

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 import lanterna
-from conftest import (
+from lanterna.entities import SpanType
+
+from .browser import (
     Server,
     Watched,
     open_trace,
@@ -23,7 +25,6 @@ from conftest import (
     start_server,
     subprocess_env,
 )
-from lanterna.entities import SpanType
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import lanterna
-from conftest import Watched, open_trace
 from lanterna.entities import Document, SpanEvent, SpanType
+
+from .browser import Watched, open_trace
 
 PAYLOADS = [
     "<script>window.__xss=1;alert(1)</script>",
