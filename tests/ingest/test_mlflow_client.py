@@ -135,3 +135,42 @@ def test_mlflow_client_logs_and_reads_traces(server: Any, tmp_path: Path) -> Non
     assert out["search_filtered"] == [decorated]
     traces, _ = store.search_traces([out["experiment_id"]])
     assert sorted(t.info.trace_id for t in traces) == sorted(stored)  # each trace once
+
+
+TOKEN_SCRIPT = r'''
+import sys
+import mlflow
+
+mlflow.set_tracking_uri(sys.argv[1])
+with mlflow.start_span("with a token") as span:
+    span.set_inputs({"a": 1})
+trace_id = mlflow.get_last_active_trace_id()
+mlflow.flush_trace_async_logging()
+print("RESULT", trace_id, mlflow.get_trace(trace_id).data.spans[0].name)
+'''
+
+
+def test_mlflow_client_with_a_token(store_uri: str, tmp_path: Path) -> None:
+    from lanterna.store.sql.store import SqlStore
+    from lanterna.testing.server import running_server
+
+    script = tmp_path / "mlflow_with_token.py"
+    script.write_text(TOKEN_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "LANTERNA_"))}
+    with running_server(store_uri, token="s3cret") as server:
+        refused = subprocess.run([sys.executable, str(script), server.url], cwd=tmp_path,
+                                 env=env, capture_output=True, text=True, timeout=240,
+                                 check=False)
+        assert "RESULT" not in refused.stdout
+        result = subprocess.run([sys.executable, str(script), server.url], cwd=tmp_path,
+                                env={**env, "MLFLOW_TRACKING_TOKEN": "s3cret"},
+                                capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    words = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")][-1].split()
+    assert " ".join(words[2:]) == "with a token"  # read back through the server by mlflow
+    store = SqlStore(store_uri)
+    try:
+        stored = store.get_trace(words[1])
+    finally:
+        store.dispose()
+    assert stored is not None and stored.data.spans[0].name == "with a token"

@@ -307,3 +307,17 @@ def test_protobuf_partial_success(server: Any) -> None:
     assert "span_id" in answer.partial_success.error_message
     trace = stored(server, "tr-" + trace_id.hex())
     assert [(s.name, s.inputs) for s in trace.data.spans] == [("kept", {"q": "native"})]
+
+
+def test_metrics_count_what_came_in(server: Any) -> None:
+    text = httpx.get(server.url + "/metrics").text
+
+    def value(sample: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(sample + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    assert value('lanterna_spans_received_total{source="otlp"}') >= 10
+    assert value('lanterna_spans_written_total{source="otlp"}') >= 9
+    assert value('lanterna_spans_rejected_total{reason="invalid"}') >= 3

@@ -570,7 +570,7 @@ class _GenAI(_Source):
         self.session = _text(attrs.get("gen_ai.conversation.id"))
 
     def present(self) -> bool:
-        return any(k.startswith("gen_ai.") for k in self.attrs)
+        return True  # made only for spans with ``gen_ai.*`` keys or legacy message events
 
     def has_messages(self) -> bool:
         return self.messages_seen
@@ -751,9 +751,7 @@ class _Traceloop(_Source):
         self.user = _text(attrs.get(prefix + "user_id"))
 
     def present(self) -> bool:
-        return any(k.startswith("traceloop.") for k in self.attrs) or (
-            "llm.request.type" in self.attrs
-        )
+        return True  # made only for spans with ``traceloop.*`` keys or ``llm.request.type``
 
 
 def _unwrap_entity(value: Any, key: str) -> Any:
@@ -775,15 +773,14 @@ class _Logfire(_Source):
 
     def __init__(self, attrs: Mapping[str, Any]) -> None:
         self.attrs = attrs
-        is_logfire = self.present()
-        if is_logfire and "request_data" in attrs:
+        if "request_data" in attrs:
             self.inputs = _json(attrs["request_data"])
-        if is_logfire and "response_data" in attrs:
+        if "response_data" in attrs:
             response = _json(attrs["response_data"])
             if isinstance(response, dict) and isinstance(response.get("message"), dict):
                 response = _chat_outputs([response["message"]])
             self.outputs = response
-        if is_logfire and "LLM" in self.tags():
+        if "LLM" in self.tags():
             self.span_type = SpanType.LLM
             usage = _json(attrs.get("response_data"))
             usage = usage.get("usage") if isinstance(usage, dict) else None
@@ -798,7 +795,7 @@ class _Logfire(_Source):
                 self.model = _text(request.get("model"))
 
     def present(self) -> bool:
-        return any(k.startswith("logfire.") for k in self.attrs)
+        return True  # made only for spans with ``logfire.*`` keys
 
     def pending(self) -> bool:
         return self.attrs.get("logfire.span_type") == "pending_span"

@@ -33,6 +33,9 @@ _STATUS_NAMES = {
     "STATUS_CODE_ERROR": SpanStatusCode.ERROR,
 }
 _HEX = frozenset("0123456789abcdefABCDEF")
+#: First characters of JSON text that is not a bare word (a native string such as ``LLM`` is
+#: kept as it is without trying to parse it).
+_JSON_STARTS = frozenset('"{[-0123456789tfn')
 
 
 class BadRequest(ValueError):
@@ -295,7 +298,7 @@ def _mlflow_values(attributes: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """MLflow's own keys arrive as JSON text (traces.json, older clients) or native values
     (its OTLP exporter); both decode to the same value."""
     for key, value in attributes.items():
-        if key.startswith("mlflow.") and isinstance(value, str):
+        if type(value) is str and key.startswith("mlflow.") and value[:1] in _JSON_STARTS:
             yield key, decode_attribute(value)
         else:
             yield key, value
