@@ -134,3 +134,36 @@ def test_open_root_and_errors_status(store: SqlStore) -> None:
     assert trace.info.state is TraceState.IN_PROGRESS
     assert trace.info.experiment_id == "7"
     assert trace.data.spans[0].status.status_code is SpanStatusCode.OK
+
+
+def test_concurrent_writers_of_one_trace_sum_all_usage(store_uri: str) -> None:  # noqa: F811
+    """Two stores (as two servers would) write pieces of one trace at the same time."""
+    import threading
+
+    trace_id, (root_id, _, _, _) = new_ids()
+    usage = {"mlflow.chat.tokenUsage": {"input_tokens": 1, "output_tokens": 2,
+                                        "total_tokens": 3}}
+    writers = [SqlStore(store_uri) for _ in range(2)]
+    try:
+        writers[0].log_spans("0", [make_span(trace_id, root_id, None, "root")])
+        pieces = [[make_span(trace_id, uuid.uuid4().hex[:16], root_id, f"child {i}-{j}",
+                             attributes=usage) for j in range(3)] for i in range(20)]
+        start = threading.Barrier(2)
+
+        def write(index: int) -> None:
+            start.wait()
+            for piece in pieces[index::2]:
+                writers[index].log_spans("0", piece)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        trace = writers[0].get_trace(trace_id)
+        assert trace is not None and len(trace.data.spans) == 61
+        assert trace.info.token_usage == {"input_tokens": 60, "output_tokens": 120,
+                                          "total_tokens": 180}
+    finally:
+        for writer in writers:
+            writer.dispose()

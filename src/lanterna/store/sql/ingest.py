@@ -46,26 +46,25 @@ _USAGE_COLUMNS = ("input_tokens", "output_tokens", "total_tokens")
 
 def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span]) -> None:
     postgres = connection.dialect.name == "postgresql"
-    statements = writes._STATEMENTS[postgres]
     unique: dict[tuple[str, str], Span] = {}
     for span in batch:
         unique.setdefault((span._trace_id, span._span_id), span)
-    # Rows in key order: concurrent writers (several servers on one database) then take row
-    # locks in the same order and cannot deadlock each other.
-    span_rows = [rows.span_row(unique[k], rows.span_content(unique[k]), postgres)
-                 for k in sorted(unique)]
-    writes._execute(connection, statements, spans, "nothing", span_rows)
-
     by_trace: dict[str, list[Span]] = {}
-    for span in unique.values():
-        by_trace.setdefault(span._trace_id, []).append(span)
+    for key in sorted(unique):  # key order: concurrent writers lock rows in the same order
+        by_trace.setdefault(key[0], []).append(unique[key])
+
+    # Every trace gets its row first (a placeholder unless one exists). On PostgreSQL the rows
+    # stay locked until commit, so two servers writing pieces of one trace take turns and each
+    # sum of token usage below sees the other's spans (SQLite writers are serialised anyway).
+    _write_infos(connection, [_placeholder(t, experiment_id, found)
+                              for t, found in by_trace.items()], "nothing")
+    if postgres:
+        _lock(connection, list(by_trace))
+    span_rows = [rows.span_row(s, rows.span_content(s), postgres)
+                 for found in by_trace.values() for s in found]
+    writes._execute(connection, writes._STATEMENTS[postgres], spans, "nothing", span_rows)
+
     roots = {t: r for t, r in ((t, _root(s)) for t, s in by_trace.items()) if r is not None}
-    placeholders = [
-        _placeholder(trace_id, experiment_id, found)
-        for trace_id, found in by_trace.items()
-        if trace_id not in roots
-    ]
-    _write_infos(connection, placeholders, "nothing")
     derived = [_from_root(root, experiment_id, by_trace[t]) for t, root in roots.items()]
     _write_infos(connection, derived, "placeholder")
     with_usage = [
@@ -74,6 +73,13 @@ def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span])
                                     for s in found)
     ]
     _refresh_token_usage(connection, with_usage)
+
+
+def _lock(connection: Connection, trace_ids: list[str]) -> None:
+    for start in range(0, len(trace_ids), _CHUNK):
+        chunk = trace_ids[start:start + _CHUNK]
+        connection.execute(select(traces.c.trace_id).where(traces.c.trace_id.in_(chunk))
+                           .order_by(traces.c.trace_id).with_for_update())
 
 
 def log_trace_info(connection: Connection, info: TraceInfo) -> TraceInfo:
