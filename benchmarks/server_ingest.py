@@ -88,27 +88,43 @@ def make_bodies(client: int, requests: int, spans: int) -> list[bytes]:
 
 
 def client_process(url: str, headers: dict[str, str], bodies: list[bytes], ready: Any,
-                   go: Any, results: Any) -> None:
+                   go: Any, results: Any, deadline_s: float) -> None:
+    """Sends each body once, retrying 429/503 as OTLP exporters do; a dropped connection
+    is reopened and counted as a failed request."""
     import http.client
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+
+    connection = connect()
     ready.set()
     go.wait()
     latencies, failures = [], 0
     begin = time.perf_counter()
     for body in bodies:
+        if time.perf_counter() - begin > deadline_s:
+            break
         started = time.perf_counter()
+        status = 0
         for _attempt in range(20):
-            connection.request("POST", "/v1/traces", body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            if response.status in (429, 503):
+            try:
+                connection.request("POST", "/v1/traces", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                connection = connect()
+                status = 0
+                break
+            if status in (429, 503):
                 time.sleep(float(response.getheader("Retry-After") or 1))
                 continue
             break
-        if response.status != 200:
+        if status != 200:
             failures += 1
         latencies.append(time.perf_counter() - started)
     results.put({"begin": begin, "end": time.perf_counter(), "latencies": latencies,
@@ -116,7 +132,7 @@ def client_process(url: str, headers: dict[str, str], bodies: list[bytes], ready
 
 
 def drive(url: str, headers: dict[str, str], clients: int, requests: int,
-          spans: int) -> dict[str, Any]:
+          spans: int, deadline_s: float = 600) -> dict[str, Any]:
     context = multiprocessing.get_context("fork")
     ready = [context.Event() for _ in range(clients)]
     go = context.Event()
@@ -125,7 +141,8 @@ def drive(url: str, headers: dict[str, str], clients: int, requests: int,
     for c in range(clients):
         bodies = make_bodies(c, requests, spans)
         process = context.Process(target=client_process,
-                                  args=(url, headers, bodies, ready[c], go, results))
+                                  args=(url, headers, bodies, ready[c], go, results,
+                                        deadline_s))
         process.start()
         processes.append(process)
     for event in ready:
@@ -134,7 +151,7 @@ def drive(url: str, headers: dict[str, str], clients: int, requests: int,
     outcome = [results.get(timeout=1800) for _ in processes]
     for process in processes:
         process.join(60)
-    latencies = sorted(x for o in outcome for x in o["latencies"])
+    latencies = sorted(x for o in outcome for x in o["latencies"]) or [float("nan")]
     seconds = max(o["end"] for o in outcome) - min(o["begin"] for o in outcome)
     return {
         "seconds": seconds,
@@ -169,17 +186,23 @@ def wait_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) ->
 
 @contextmanager
 def serving(command: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Runs a server in its own process group, ended whole afterwards (MLflow's server starts
+    job runners of its own)."""
+    import signal
+
     process = subprocess.Popen(command, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         wait_up(url, process)
         yield
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def lanterna_server(uri: str, port: int, workers: int) -> list[str]:
@@ -189,10 +212,19 @@ def lanterna_server(uri: str, port: int, workers: int) -> list[str]:
 
 @contextmanager
 def postgres_database(prefix: str) -> Iterator[str]:
-    from lanterna.testing.databases import temporary_postgres_database
+    """A throw-away database on the PostgreSQL server (``LANTERNA_TEST_POSTGRES_URL``)."""
+    import psycopg
 
-    with temporary_postgres_database(prefix) as url:
-        yield url
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(POSTGRES)
+    try:
+        yield (f"postgresql://{info.get('user', 'postgres')}@{info.get('host', '127.0.0.1')}:"
+               f"{info.get('port', 5432)}/{name}")
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def count_spans(uri: str) -> int:
