@@ -83,6 +83,13 @@ def test_an_unreachable_server_is_one_line_without_internal_names(tmp_path: Path
     assert not INTERNAL.search(line), line
 
 
+def test_an_unreachable_lanterna_server_is_one_line(tmp_path: Path) -> None:
+    for command in (["traces", "list"], ["experiments", "list"], ["db", "upgrade"]):
+        line = assert_one_line_error(lanterna(*command, "--uri", "http://127.0.0.1:1",
+                                              cwd=tmp_path))
+        assert "http://127.0.0.1:1" in line and "Errno" not in line, line
+
+
 def test_an_unsupported_uri_is_refused(tmp_path: Path) -> None:
     line = assert_one_line_error(lanterna("traces", "list", "--uri", "databricks", cwd=tmp_path))
     assert "'databricks'" in line and "sqlite:///" in line and "postgresql://" in line

@@ -42,13 +42,13 @@ def describe(exc: BaseException) -> str:
     return clean(f"unexpected error ({type(exc).__name__}: {exc}); please report it")
 
 
-_BACKGROUND = re.compile(r"\(Background on this error at: \S+\)")
+_NOISE = re.compile(r"\(Background on this error at: \S+\)|\[Errno \d+\] ")
 _OWN_PREFIX = re.compile(r"^(lanterna:\s*)+|^lanterna (?=could|cannot|can't)", re.IGNORECASE)
 
 
 def clean(message: str) -> str:
     """One line, without SQLAlchemy's links, driver names in URLs or a second 'lanterna:'."""
-    text = _BACKGROUND.sub("", message)
+    text = _NOISE.sub("", message)
     text = text.replace("postgresql+psycopg://", "postgresql://")
     return _OWN_PREFIX.sub("", one_line(text))
 

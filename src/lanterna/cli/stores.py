@@ -100,7 +100,7 @@ def _explain(store: AnyStore, exc: Exception) -> str:
         server = f"{url.host or 'localhost'}:{url.port or 5432}"
         user = f" -U {url.username}" if url.username else ""
         return (
-            f"the PostgreSQL server at {server} has no database {name!r}; create it "
+            f"database {name!r} does not exist on the PostgreSQL server at {server}; create it "
             f"(createdb -h {url.host or 'localhost'} -p {url.port or 5432}{user} {name}) "
             "and run the command again"
         )
