@@ -12,6 +12,7 @@ from lanterna import _log
 from lanterna.entities.span import SpanAttributeKey
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.trace import Trace
+from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.exceptions import MlflowException
 from lanterna.export import setup
 from lanterna.tracing import runtime
@@ -49,12 +50,50 @@ def get_trace(
     trace_id = resolve_trace_id(trace_id, request_id, "get_trace")
     if flush:
         setup.flush()
-    trace = setup.memory.get(trace_id)
-    if trace is None:
-        trace = setup.stored_trace(trace_id)
+    trace = recorded_trace(trace_id)
     if trace is None and not silent:
         _log.warning("get_trace: no trace with id %r was found.", trace_id)
     return trace
+
+
+def recorded_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | None:
+    """The trace as the store has it (or will have it once written): recent traces come from
+    memory, with the spans other processes stored for traces whose context went out in a
+    ``traceparent`` header, and the same ``mlflow.trace.sizeBytes`` metadata the store adds."""
+    from lanterna.store import uri
+    from lanterna.tracing import propagation
+
+    trace = setup.memory.get(trace_id)
+    if trace is None:
+        found: Trace | None = uri.get_store(tracking_uri).get_trace(trace_id)
+        return found
+    if propagation.was_propagated(trace_id):
+        try:
+            stored = uri.get_store(tracking_uri).get_trace(trace_id)
+        except Exception as exc:  # the recent part is still worth returning
+            _log.warning("get_trace: could not read other processes' spans: %s", exc)
+            stored = None
+        if stored is not None:
+            known = {span.span_id for span in trace.data.spans}
+            extra = [span for span in stored.data.spans if span.span_id not in known]
+            if extra:
+                trace.data.spans = sorted([*trace.data.spans, *extra],
+                                          key=lambda span: span.start_time_ns)
+    if TraceMetadataKey.SIZE_BYTES not in trace.info.trace_metadata:
+        trace.info.trace_metadata[TraceMetadataKey.SIZE_BYTES] = str(size_bytes(trace))
+    return trace
+
+
+def size_bytes(trace: Trace) -> int:
+    """The stored size of a trace's spans: UTF-8 bytes of their JSON (what the store counts)."""
+    import json
+
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    total = 0
+    for span in trace.data.spans:
+        text = encode(span.to_dict())
+        total += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+    return total
 
 
 def set_trace_tag(
@@ -118,3 +157,105 @@ def log_trace(
     live.end(outputs=response, status=SpanStatus(SpanStatusCode.OK),
              end_time_ns=end_ms * 1_000_000)
     return str(live.trace_id)
+
+
+def add_trace(trace: Trace | dict[str, Any], target: Any = None) -> None:
+    """Attach a finished trace (e.g. returned by another service) under ``target``, or under
+    the current span; with neither, under a new root span ``Remote Trace <root name>``.
+
+    Its spans keep their ids, names, times, values and events and join the target's trace."""
+    from lanterna.entities.span import LiveSpan
+    from lanterna.entities.trace_state import TraceStatus
+    from lanterna.tracing import fluent
+
+    if not runtime.tracing_active():
+        return
+    if isinstance(trace, dict):
+        try:
+            trace = Trace.from_dict(trace)
+        except Exception as exc:
+            raise MlflowException(
+                "Failed to load a trace object from the given dictionary. Please ensure the "
+                f"dictionary is in the correct MLflow Trace format. Error: {exc}"
+            ) from exc
+    elif not isinstance(trace, Trace):
+        raise MlflowException(
+            f"Invalid trace object: {type(trace)}. Please provide a valid MLflow Trace object "
+            "to use it as a remote trace. You can create a Trace object from its json format by "
+            "using the Trace.from_dict() method."
+        )
+    if trace.info.status not in TraceStatus.end_statuses():
+        raise MlflowException(
+            "The trace must be ended before adding it to another trace. "
+            f"Current status: {trace.info.status}. (lanterna: end its root span first, or "
+            "pass the trace get_trace() returns once it has finished.)"
+        )
+    if not trace.data.spans:
+        return
+    parent = target if target is not None else fluent.get_current_active_span()
+    if parent is not None and not isinstance(parent, LiveSpan):
+        raise MlflowException(
+            f"add_trace(target=...) takes a live span, got {type(parent).__name__}."
+        )
+    if parent is None:
+        remote_root = trace.data.spans[0]
+        holder = fluent.start_span_no_context(
+            f"Remote Trace <{remote_root.name}>", inputs=remote_root.inputs,
+            start_time_ns=remote_root.start_time_ns - 1,
+            attributes={k: v for k, v in remote_root.own_attributes.items()},
+        )
+        if not isinstance(holder, LiveSpan):
+            return
+        _graft(trace, holder)
+        holder.end(outputs=remote_root.outputs,
+                   status="ERROR" if trace.info.state == "ERROR" else "OK",
+                   end_time_ns=remote_root.end_time_ns)
+        return
+    if parent.is_ended:
+        raise MlflowException(
+            f"add_trace: the target span {parent.name!r} has already ended; pass a span that "
+            "is still open."
+        )
+    _graft(trace, parent)
+
+
+def _graft(trace: Trace, parent: Any) -> None:
+    """Live copies of ``trace``'s spans in ``parent``'s trace, parents before children, ended
+    at once so they are exported with it. Spans already there (same id) are not added again."""
+    from lanterna.entities.span import LiveSpan
+
+    live_trace = parent._trace
+    grafted: set[str] = live_trace.__dict__.setdefault("grafted_span_ids", set())
+    spans = trace.data.spans
+    ids = {span.span_id for span in spans}
+    placed: set[str] = set()
+    pending = list(spans)
+    while pending:
+        ready = [s for s in pending if s.parent_id is None or s.parent_id not in ids
+                 or s.parent_id in placed]
+        if not ready:  # a cycle of parent ids: attach what is left under the target
+            ready = pending
+        for span in ready:
+            placed.add(span.span_id)
+            if span.span_id in grafted or span.span_id in live_trace.open:
+                continue
+            grafted.add(span.span_id)
+            parent_id = span.parent_id if span.parent_id in ids else parent.span_id
+            copy = LiveSpan.__new__(LiveSpan)
+            copy._trace = live_trace
+            copy._trace_id = live_trace.trace_id
+            copy._span_id = span.span_id
+            copy._parent_id = parent_id
+            copy._name = span.name
+            copy._span_type = span.span_type
+            copy._start_ns = span.start_time_ns
+            copy._end_ns = None
+            copy._status = span.status
+            copy._inputs = span.inputs
+            copy._outputs = span.outputs
+            copy._outputs_set = span.outputs is not None
+            copy._attributes = dict(span.own_attributes)
+            copy._events = list(span.events) if span.events else ()
+            live_trace.open[copy._span_id] = copy
+            LiveSpan._finish(copy, span.end_time_ns)
+        pending = [s for s in pending if s.span_id not in placed]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lanterna import _log
-from lanterna._traces import resolve_trace_id
+from lanterna._traces import recorded_trace, resolve_trace_id
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan, NoOpSpan
 from lanterna.entities.span_link import Link
@@ -199,7 +199,7 @@ class Client:
         """The trace with this id; raises if there is none (the fluent one returns None)."""
         trace_id = resolve_trace_id(trace_id, request_id, "get_trace")
         setup.flush()
-        trace = setup.memory.get(trace_id) or self._store().get_trace(trace_id)
+        trace = recorded_trace(trace_id, self._tracking_uri)
         if trace is None:
             raise TraceNotFoundError(f"Trace with ID {trace_id!r} not found.")
         return trace
@@ -211,20 +211,69 @@ class Client:
         max_results: int = _DEFAULT_PAGE,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
+        run_id: str | None = None,
         include_spans: bool = True,
+        model_id: str | None = None,
+        locations: Sequence[str] | None = None,
         **ignored: Any,
     ) -> PagedList:
         """One page of stored traces; pass ``.token`` of the result as ``page_token`` for the
-        next page."""
+        next page. Arguments are checked as MLflow checks them."""
         from lanterna import _store_fluent as fluent
+        from lanterna.store.base import MAX_PAGE_SIZE
 
+        if (isinstance(max_results, bool) or not isinstance(max_results, int)
+                or max_results < 1 or max_results > MAX_PAGE_SIZE):
+            raise MlflowException(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be "
+                f"at most {MAX_PAGE_SIZE}" + ("" if isinstance(max_results, int)
+                                              and max_results > 0 else " and at least 1") + ".")
+        ids = fluent._active_experiment_ids(experiment_ids, locations)
+        for name, value in (("run_id", run_id), ("model_id", model_id)):
+            if value is not None:
+                key = "run_id" if name == "run_id" else "metadata.`mlflow.modelId`"
+                clause = f"{key} = {fluent.quote(value)}"
+                filter_string = f"({filter_string}) AND {clause}" if filter_string else clause
         setup.flush()
-        ids = fluent._active_experiment_ids(experiment_ids, None)
         page, token = self._store().search_traces(
             experiment_ids=ids, filter_string=filter_string, max_results=max_results,
             order_by=order_by, page_token=page_token, include_spans=include_spans,
         )
         return PagedList(page, token)
+
+    # -- experiments -----------------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> str:
+        """Create an experiment; returns its id. Raises if the name is taken."""
+        from lanterna import _store_fluent as fluent
+
+        return fluent.create_experiment(name, artifact_location, tags,
+                                        tracking_uri=self._tracking_uri)
+
+    def get_experiment(self, experiment_id: str) -> Any:
+        from lanterna import _store_fluent as fluent
+
+        return fluent.get_experiment(experiment_id, tracking_uri=self._tracking_uri)
+
+    def get_experiment_by_name(self, name: str) -> Any:
+        from lanterna import _store_fluent as fluent
+
+        return fluent.get_experiment_by_name(name, tracking_uri=self._tracking_uri)
+
+    def search_experiments(
+        self,
+        view_type: int = 1,
+        max_results: int | None = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Any:
+        from lanterna import _store_fluent as fluent
+
+        return fluent.search_experiments(view_type, max_results, filter_string, order_by,
+                                         page_token, tracking_uri=self._tracking_uri)
 
     def delete_traces(
         self,

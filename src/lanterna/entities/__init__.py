@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lanterna.entities.document import Document
+from lanterna.entities.session import Session
 from lanterna.entities.span import LiveSpan, NoOpSpan, Span, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_link import Link
@@ -27,6 +28,7 @@ __all__ = [
     "LiveSpan",
     "NoOpSpan",
     "Span",
+    "Session",
     "SpanAttributeKey",
     "SpanEvent",
     "SpanStatus",

@@ -49,8 +49,11 @@ def finished_info(trace: LiveTrace, root: Span, spans: list[Span]) -> TraceInfo:
     outputs_json = encode_attribute(root.outputs)
     metadata = {
         TraceMetadataKey.SCHEMA_VERSION: "3",
-        TraceMetadataKey.INPUTS: truncate(inputs_json, METADATA_IO_CHARS),
-        TraceMetadataKey.OUTPUTS: truncate(outputs_json, METADATA_IO_CHARS),
+        # As MLflow: "" when the root has no inputs / outputs (e.g. it raised).
+        TraceMetadataKey.INPUTS: (
+            "" if root.inputs is None else truncate(inputs_json, METADATA_IO_CHARS)),
+        TraceMetadataKey.OUTPUTS: (
+            "" if root.outputs is None else truncate(outputs_json, METADATA_IO_CHARS)),
     }
     usage = sum_token_usage(spans)
     if usage is not None:

@@ -52,6 +52,19 @@ class Experiment:
     def lifecycle_stage(self) -> str:
         return "active"
 
+    # MLflow's Experiment fields that lanterna keeps no data for.
+    @property
+    def last_update_time(self) -> int:
+        return self.creation_time
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def artifact_location(self) -> str | None:
+        return None
+
 
 class Store(Protocol):
     uri: str

@@ -14,7 +14,35 @@ COLUMNS = (
 )
 
 
-def traces_to_frame(traces: list[Trace]) -> Any:
+#: An ``extract_fields`` entry: (column name, span name, "inputs"/"outputs", key or None).
+Field = tuple[str, str, str, "str | None"]
+
+
+def parse_extract_field(field: str) -> Field:
+    """``"<span>.inputs[.<key>]"`` or ``"<span>.outputs[.<key>]"``; a span name holding dots
+    goes in backticks (```a.b`.inputs``)."""
+    from lanterna.exceptions import MlflowException
+
+    if field.startswith("`"):
+        end = field.find("`", 1)
+        if end < 0:
+            raise MlflowException(f"Unclosed backtick in field: {field!r}")
+        span_name, rest = field[1:end], field[end + 1:]
+    else:
+        span_name, dot, tail = field.partition(".")
+        rest = dot + tail
+    if not rest.startswith(".") or not span_name:
+        raise MlflowException(
+            f"Expected dot after span name: {field!r} (lanterna: write fields as "
+            "'<span name>.inputs.<key>' or '<span name>.outputs').")
+    kind, _, key = rest[1:].partition(".")
+    if kind not in ("inputs", "outputs"):
+        raise MlflowException(f"Invalid field type: {kind!r}. Expected 'inputs' or 'outputs'.")
+    column = f"{span_name}.{kind}" + (f".{key}" if key else "")
+    return column, span_name, kind, key or None
+
+
+def traces_to_frame(traces: list[Trace], fields: list[Field] | None = None) -> Any:
     try:
         import pandas as pd
     except ImportError as exc:
@@ -22,7 +50,22 @@ def traces_to_frame(traces: list[Trace]) -> Any:
             "search_traces(return_type='pandas') needs pandas: pip install 'lanterna[pandas]' "
             "(or pass return_type='list')."
         ) from exc
-    return pd.DataFrame([_row(t) for t in traces], columns=list(COLUMNS))
+    rows = [_row(t) for t in traces]
+    for row, trace in zip(rows, traces, strict=True):
+        for column, span_name, kind, key in fields or ():
+            row[column] = _extract(trace, span_name, kind, key)
+    columns = list(COLUMNS) + [f[0] for f in fields or () if f[0] not in COLUMNS]
+    return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
+
+
+def _extract(trace: Trace, span_name: str, kind: str, key: str | None) -> Any:
+    span = next((s for s in trace.data.spans if s.name == span_name), None)
+    if span is None:
+        return None
+    value = span.inputs if kind == "inputs" else span.outputs
+    if key is None:
+        return value
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _row(trace: Trace) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from contextvars import Token
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.tracing import runtime
-from lanterna.tracing import threads as _threads  # noqa: F401  (installs on first span)
+from lanterna.tracing import threads as _threads  # installs on first span or context()
 from lanterna.tracing.context import Scope, scope
 from lanterna.tracing.propagation import (
     get_tracing_context_headers_for_http_request,
@@ -113,6 +113,7 @@ class context:  # noqa: N801 - a function-like context manager, named as MLflow 
         self._tokens: list[Token[Scope | None]] = []
 
     def __enter__(self) -> None:
+        _threads.install()  # pool threads started from inside the block see it
         outer = scope.get() or Scope({}, {}, None)
         inner = Scope(
             {**outer.metadata, **self._metadata},

@@ -140,9 +140,11 @@ def update_current_trace(
     state: TraceState | str | None = None,
     session_id: str | None = None,
     user: str | None = None,
+    model_id: str | None = None,
     **ignored: Any,
 ) -> None:
-    """Add tags/metadata or override previews and state of the trace being recorded."""
+    """Add tags/metadata or override previews and state of the trace being recorded.
+    ``model_id`` links the trace to a model version (metadata ``mlflow.modelId``)."""
     span = runtime.current_live_span()
     if span is None:
         _log.warning(
@@ -169,6 +171,8 @@ def update_current_trace(
         trace.metadata[TraceMetadataKey.SESSION] = str(session_id)
     if user is not None:
         trace.metadata[TraceMetadataKey.USER] = str(user)
+    if model_id is not None:
+        trace.metadata[TraceMetadataKey.MODEL_ID] = str(model_id)
     if client_request_id is not None:
         trace.client_request_id = str(client_request_id)
     if request_preview is not None:

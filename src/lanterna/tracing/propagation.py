@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from lanterna.entities.span import LiveSpan, NoOpSpan
 
 _HEX = frozenset("0123456789abcdef")
+#: Traces whose context went out in a header (newest last, bounded): other processes may store
+#: spans of them, so ``get_trace`` reads those from the store too.
+_propagated: dict[str, None] = {}
+_MAX_PROPAGATED = 10_000
+
+
+def was_propagated(trace_id: str) -> bool:
+    return trace_id in _propagated
 
 
 def get_tracing_context_headers_for_http_request() -> dict[str, str]:
@@ -27,6 +35,10 @@ def get_tracing_context_headers_for_http_request() -> dict[str, str]:
     span = runtime.current_live_span()
     if span is None:
         return {}
+    if span.trace_id not in _propagated:
+        if len(_propagated) >= _MAX_PROPAGATED:
+            _propagated.pop(next(iter(_propagated)), None)
+        _propagated[span.trace_id] = None
     return {"traceparent": f"00-{span.trace_id.removeprefix('tr-')}-{span.span_id}-01"}
 
 

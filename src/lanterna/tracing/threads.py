@@ -1,7 +1,8 @@
 """Context propagation into ``ThreadPoolExecutor`` workers.
 
-A function submitted from inside a span runs in a copy of the submitting context, so its spans
-become children of that span (MLflow makes them separate traces). Installed when the first span
+A function submitted from inside a span or a ``tracing.context(...)`` block runs in a copy of the
+submitting context, so its spans become children of that span and the block's switches and
+metadata hold there too (MLflow makes them separate traces). Installed when the first span
 starts, which keeps ``import lanterna`` from loading ``concurrent.futures``. Switch it off with
 ``LANTERNA_PROPAGATE_TO_THREADS=false`` or ``tracing.configure(propagate_to_threads=False)``.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextvars
 
 from lanterna.tracing import runtime
-from lanterna.tracing.context import current_span
+from lanterna.tracing.context import current_span, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def install() -> None:
     original = ThreadPoolExecutor.submit
 
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if runtime.config.propagate_to_threads and current_span.get() is not None:
+        if runtime.config.propagate_to_threads and (
+            current_span.get() is not None or scope.get() is not None
+        ):
             return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
         return original(self, fn, *args, **kwargs)
 
