@@ -23,11 +23,13 @@ HEAVY = ("sqlalchemy", "alembic", "psycopg", "pandas", "numpy", "openai", "httpx
 def test_all_is_sorted_and_pinned() -> None:
     assert lanterna.__all__ == sorted(lanterna.__all__)
     assert lanterna.__all__ == [
-        "Client", "MlflowClient", "delete_trace_tag", "delete_traces", "entities",
-        "flush_trace_async_logging", "get_active_trace_id", "get_current_active_span",
+        "Client", "MlflowClient", "add_trace", "create_experiment", "delete_trace_tag",
+        "delete_traces", "entities", "flush_trace_async_logging", "get_active_trace_id",
+        "get_current_active_span", "get_experiment", "get_experiment_by_name",
         "get_last_active_trace_id", "get_trace", "get_tracking_uri", "log_trace", "openai",
-        "search_traces", "set_experiment", "set_trace_tag", "set_tracking_uri", "start_span",
-        "start_span_no_context", "trace", "tracing", "update_current_trace",
+        "search_experiments", "search_sessions", "search_traces", "set_experiment",
+        "set_trace_tag", "set_tracking_uri", "start_span", "start_span_no_context", "trace",
+        "tracing", "update_current_trace",
     ]
 
 

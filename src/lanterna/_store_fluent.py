@@ -54,7 +54,28 @@ def set_experiment(
     else:
         raise MlflowException("set_experiment needs experiment_name or experiment_id.")
     runtime.config.experiment_id = experiment.experiment_id
+    _env_experiment_applied[0] = True  # an explicit choice wins over the environment
     return experiment
+
+
+_env_experiment_applied = [False]
+
+
+def apply_env_experiment() -> None:
+    """Once: the experiment named by ``LANTERNA_EXPERIMENT_ID``/``_NAME`` (or MLflow's
+    ``MLFLOW_EXPERIMENT_ID``/``_NAME``) becomes the active one, unless ``set_experiment`` chose
+    one already. The name is created when missing."""
+    if _env_experiment_applied[0]:
+        return
+    _env_experiment_applied[0] = True
+    from lanterna.settings import setting
+
+    experiment_id, name = setting("experiment_id"), setting("experiment_name")
+    if experiment_id:
+        runtime.config.experiment_id = str(experiment_id)
+    elif name:
+        runtime.config.experiment_id = _uri.get_store().get_or_create_experiment(
+            str(name)).experiment_id
 
 
 def _active_experiment_ids(
@@ -70,6 +91,7 @@ def _active_experiment_ids(
         warnings.warn("Parameter 'experiment_ids' is deprecated. Please use 'locations' "
                       "instead.", FutureWarning, stacklevel=3)
     chosen = experiment_ids if experiment_ids is not None else locations
+    apply_env_experiment()
     if chosen is None:
         return [runtime.config.experiment_id]
     if not isinstance(chosen, (list, tuple)):

@@ -21,6 +21,13 @@ def _first_put(span: LiveSpan) -> None:
     pipeline.put(span)
 
 
+def _env_experiment() -> None:
+    from lanterna import _store_fluent
+
+    _store_fluent.apply_env_experiment()
+
+
 def install() -> None:
     runtime.sink = _first_put
     runtime.flush = setup.flush
+    runtime.on_first_span(_env_experiment)

@@ -13,19 +13,25 @@ if TYPE_CHECKING:
 
 
 class Setting:
-    """One setting: its name, environment variable, default, type and meaning."""
+    """One setting: its name, environment variable, default, type and meaning. ``mlflow_env``
+    is MLflow's variable for the same thing, honoured when the ``LANTERNA_*`` one is unset."""
 
-    __slots__ = ("name", "env", "default", "kind", "doc")
+    __slots__ = ("name", "env", "default", "kind", "doc", "mlflow_env")
 
-    def __init__(self, name: str, env: str, default: Any, kind: type, doc: str) -> None:
+    def __init__(self, name: str, env: str, default: Any, kind: type, doc: str,
+                 mlflow_env: str | None = None) -> None:
         self.name = name
         self.env = env
         self.default = default
         self.kind = kind
         self.doc = doc
+        self.mlflow_env = mlflow_env
 
     def read(self) -> Any:
         raw = os.environ.get(self.env)
+        env = self.env
+        if (raw is None or raw == "") and self.mlflow_env is not None:
+            raw, env = os.environ.get(self.mlflow_env), self.mlflow_env
         if raw is None or raw == "":
             return self.default
         try:
@@ -35,7 +41,7 @@ class Setting:
         except ValueError:
             from lanterna import _log
 
-            _log.warning("Ignoring %s=%r: not a valid %s; using %r.", self.env, raw,
+            _log.warning("Ignoring %s=%r: not a valid %s; using %r.", env, raw,
                          self.kind.__name__, self.default)
             return self.default
 
@@ -43,17 +49,26 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("tracking_uri", "LANTERNA_TRACKING_URI", None, str,
             "Where traces go: sqlite:///path, postgresql://..., memory://, or a lanterna "
-            "server (http://host:port). Default sqlite:///lanterna.db in the working directory."),
+            "server (http://host:port). Default sqlite:///lanterna.db in the working directory.",
+            mlflow_env="MLFLOW_TRACKING_URI"),
     Setting("tracking_token", "LANTERNA_TRACKING_TOKEN", None, str,
             "Bearer token sent to a lanterna server (else MLFLOW_TRACKING_TOKEN)."),
     Setting("server_token", "LANTERNA_SERVER_TOKEN", None, str,
             "The token `lanterna server` requires (as --token does)."),
     Setting("sampling_ratio", "LANTERNA_TRACE_SAMPLING_RATIO", 1.0, float,
-            "Fraction of traces kept, decided at the root; children follow their root."),
+            "Fraction of traces kept, decided at the root; children follow their root.",
+            mlflow_env="MLFLOW_TRACE_SAMPLING_RATIO"),
     Setting("propagate_to_threads", "LANTERNA_PROPAGATE_TO_THREADS", True, bool,
             "Functions submitted to a ThreadPoolExecutor inside a span become its children."),
     Setting("trace_timeout_seconds", "LANTERNA_TRACE_TIMEOUT_SECONDS", None, float,
-            "A trace still open after this many seconds is ended as ERROR and stored."),
+            "A trace still open after this many seconds is ended as ERROR and stored.",
+            mlflow_env="MLFLOW_TRACE_TIMEOUT_SECONDS"),
+    Setting("experiment_name", "LANTERNA_EXPERIMENT_NAME", None, str,
+            "The experiment new traces go to (created when missing), until set_experiment.",
+            mlflow_env="MLFLOW_EXPERIMENT_NAME"),
+    Setting("experiment_id", "LANTERNA_EXPERIMENT_ID", None, str,
+            "The experiment id new traces go to, until set_experiment; wins over the name.",
+            mlflow_env="MLFLOW_EXPERIMENT_ID"),
     Setting("export_queue_size", "LANTERNA_EXPORT_QUEUE_SIZE", 200_000, int,
             "Finished spans waiting for export; past it spans are dropped and counted."),
     Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 2_000, int,

@@ -9,6 +9,16 @@ from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.tracing import runtime
 from lanterna.tracing import threads as _threads  # installs on first span or context()
 from lanterna.tracing.context import Scope, scope
+from lanterna.tracing.mlflow_names import (
+    disable_notebook_display,
+    enable_notebook_display,
+    get_bridged_tracer_provider,
+    set_databricks_monitoring_sql_warehouse_id,
+    set_destination,
+    set_experiment_trace_location,
+    set_span_chat_tools,
+    unset_experiment_trace_location,
+)
 from lanterna.tracing.propagation import (
     get_tracing_context_headers_for_http_request,
     set_tracing_context_from_http_request_headers,
@@ -25,11 +35,19 @@ __all__ = [
     "configure",
     "context",
     "disable",
+    "disable_notebook_display",
     "enable",
+    "enable_notebook_display",
     "export_stats",
+    "get_bridged_tracer_provider",
     "get_tracing_context_headers_for_http_request",
     "reset",
+    "set_databricks_monitoring_sql_warehouse_id",
+    "set_destination",
+    "set_experiment_trace_location",
+    "set_span_chat_tools",
     "set_tracing_context_from_http_request_headers",
+    "unset_experiment_trace_location",
 ]
 
 
