@@ -380,3 +380,20 @@ def test_get_trace_includes_spans_stored_by_other_processes(
 
 def test_trace_status_end_statuses_match_add_trace_rule() -> None:
     assert TraceStatus.end_statuses() == {TraceStatus.OK, TraceStatus.ERROR}
+
+
+def test_what_lanterna_does_not_provide_gets_a_clear_answer() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert "## Coming from MLflow" in readme
+    for name, what in (("start_run", "MLflow runs"), ("log_model", "MLflow models"),
+                       ("evaluate", "MLflow evaluation")):
+        with pytest.raises(AttributeError, match=re.escape(
+                f"module 'lanterna' has no attribute {name!r}: {what}")) as raised:
+            getattr(lanterna, name)
+        assert "covers MLflow's tracing API only" in str(raised.value)
+    assert not hasattr(lanterna, "start_run")
+    message = ("module 'lanterna' has no attribute 'start_run': MLflow runs are not part of\n"
+               "lanterna, which covers MLflow's tracing API only")
+    assert message in readme

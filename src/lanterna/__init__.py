@@ -81,10 +81,33 @@ _LAZY = {
 }
 
 
+# MLflow names outside tracing: a one-line answer instead of a bare AttributeError.
+_NOT_PROVIDED = {
+    **dict.fromkeys(("start_run", "end_run", "active_run", "last_active_run", "get_run",
+                     "search_runs", "delete_run", "log_metric", "log_metrics", "log_param",
+                     "log_params", "log_artifact", "log_artifacts", "log_dict", "log_text",
+                     "log_figure", "log_image", "log_table", "log_input", "set_tag", "set_tags",
+                     "autolog"), "MLflow runs"),
+    **dict.fromkeys(("log_model", "load_model", "register_model", "pyfunc", "models",
+                     "set_active_model", "get_active_model_id", "create_external_model",
+                     "search_logged_models", "register_prompt", "load_prompt"),
+                    "MLflow models, the model registry and prompts"),
+    **dict.fromkeys(("evaluate", "genai", "log_feedback", "log_expectation", "log_assessment",
+                     "get_assessment", "update_assessment", "delete_assessment"),
+                    "MLflow evaluation and assessments"),
+}
+
+
 def __getattr__(name: str) -> Any:
     """Loads optional parts on first use, keeping ``import lanterna`` light."""
     target = _LAZY.get(name)
     if target is None:
+        if name in _NOT_PROVIDED:
+            raise AttributeError(
+                f"module 'lanterna' has no attribute {name!r}: {_NOT_PROVIDED[name]} are not "
+                "part of lanterna, which covers MLflow's tracing API only (see \"Coming from "
+                "MLflow\" in its README)."
+            )
         raise AttributeError(f"module 'lanterna' has no attribute {name!r}")
     import importlib
 

@@ -136,7 +136,7 @@ def search_traces(
     if return_type is not None and return_type not in _RETURN_TYPES:
         raise MlflowException(
             f"Invalid return type: {return_type}. Return type must be either 'pandas' or "
-            "'list'."
+            "'list'. (lanterna: pass return_type='list' for a list of Trace.)"
         )
     if return_type is None:
         return_type = "pandas" if _pandas_installed() else "list"

@@ -123,8 +123,9 @@ def test_token_from_another_search_is_refused(five: dict[str, str]) -> None:
 def test_max_results_none_returns_everything(five: dict[str, str]) -> None:
     assert len(search()) == 5
     assert len(search(max_results=3)) == 3
+    assert len(search(max_results=0)) == 0  # as MLflow's fluent search_traces
     with pytest.raises(MlflowException, match="max_results"):
-        search(max_results=0)
+        search(max_results=-1)
 
 
 def test_return_types(five: dict[str, str]) -> None:
