@@ -256,6 +256,7 @@ def _graft(trace: Trace, parent: Any) -> None:
             copy._outputs_set = span.outputs is not None
             copy._attributes = dict(span.own_attributes)
             copy._events = list(span.events) if span.events else ()
+            copy._links = list(span.links) if span.links else ()
             live_trace.open[copy._span_id] = copy
             LiveSpan._finish(copy, span.end_time_ns)
         pending = [s for s in pending if s.span_id not in placed]
