@@ -17,15 +17,24 @@ __all__ = ["SpanProcessor", "bridge", "capture"]
 
 def bridge() -> None:
     """Makes OpenTelemetry and lanterna share the current span (idempotent)."""
-    from lanterna.otel import context_bridge
-
+    try:
+        from lanterna.otel import context_bridge
+    except ImportError as exc:
+        raise ImportError(
+            "lanterna.otel.bridge needs the OpenTelemetry API: pip install opentelemetry-api"
+        ) from exc
     context_bridge.install()
 
 
 def __getattr__(name: str) -> Any:
     """``SpanProcessor`` and ``capture`` import the OpenTelemetry SDK on first use only."""
     if name in ("SpanProcessor", "capture"):
-        from lanterna.otel import processor
+        try:
+            from lanterna.otel import processor
+        except ImportError as exc:
+            raise ImportError(
+                f"lanterna.otel.{name} needs the OpenTelemetry SDK: "
+                "pip install opentelemetry-sdk") from exc
 
         value = getattr(processor, name)
         globals()[name] = value

@@ -19,8 +19,8 @@ OpenTelemetry code when no lanterna span is involved.
 
 from __future__ import annotations
 
-import contextlib
 import threading
+from contextvars import ContextVar
 
 from opentelemetry import context as otel_context
 from opentelemetry.context.context import Context, _RuntimeContext
@@ -40,7 +40,6 @@ from lanterna.tracing.context import RemoteParent, current_span
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from contextvars import Token
     from typing import Any
 
     from opentelemetry.trace import Span as OtelSpan
@@ -53,8 +52,33 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _install_lock = threading.Lock()
 
 
+class OtelParent(RemoteParent):
+    """An OpenTelemetry span that is not captured, as lanterna's current span: lanterna spans
+    started inside continue its trace. Its ids are written out only if one is (an OTel span
+    is attached far more often than a lanterna span starts inside it)."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: SpanContext) -> None:  # noqa: D107 - no base init: lazy ids
+        self.context = context
+
+    @property
+    def trace_id(self) -> str:  # type: ignore[override]
+        return "tr-" + self.context.trace_id.to_bytes(16, "big").hex()
+
+    @property
+    def span_id(self) -> str:  # type: ignore[override]
+        return self.context.span_id.to_bytes(8, "big").hex()
+
+    @property
+    def sampled(self) -> bool:  # type: ignore[override]
+        return bool(self.context.trace_flags.sampled)
+
+
 def span_context_of(span: LiveSpan | RemoteParent) -> SpanContext:
     """The OpenTelemetry ``SpanContext`` with the ids of a lanterna span (same 128-bit trace)."""
+    if span.__class__ is OtelParent:
+        return span.context  # type: ignore[union-attr, no-any-return]
     is_remote = span.__class__ is RemoteParent
     sampled = span.sampled if is_remote else True  # type: ignore[union-attr]
     return SpanContext(
@@ -130,20 +154,20 @@ class LanternaSpanRef(NonRecordingSpan):
 
 
 def lanterna_view(ctx: Context) -> LiveSpan | RemoteParent | None:
-    """The lanterna current span that matches the span of an OpenTelemetry context."""
+    """The lanterna current span that matches the span of an OpenTelemetry context (on every
+    OTel ``attach``: kept short)."""
     span: OtelSpan | None = ctx.get(_SPAN_KEY)  # type: ignore[assignment]
     if span is None:
         return None
     if span.__class__ is LanternaSpanRef:
         return span.lanterna  # type: ignore[no-any-return]
     span_context = span.get_span_context()
+    mirror = mirrors.get(span_context.span_id)  # span ids are 64 random bits: no trace check
+    if mirror is not None:
+        return mirror
     if not span_context.is_valid:
         return None
-    mirror = mirrors.get(span_context.span_id)
-    if mirror is not None and int(mirror.trace_id[3:], 16) == span_context.trace_id:
-        return mirror
-    return RemoteParent(f"tr-{span_context.trace_id:032x}", f"{span_context.span_id:016x}",
-                        span_context.trace_flags.sampled)
+    return OtelParent(span_context)
 
 
 def _agrees(otel_span: OtelSpan | None, lanterna: LiveSpan | RemoteParent) -> bool:
@@ -151,19 +175,17 @@ def _agrees(otel_span: OtelSpan | None, lanterna: LiveSpan | RemoteParent) -> bo
         return False
     if otel_span.__class__ is LanternaSpanRef:
         return otel_span.lanterna is lanterna  # type: ignore[attr-defined, no-any-return]
-    span_id = otel_span.get_span_context().span_id
-    return mirrors.get(span_id) is lanterna or (
-        lanterna.__class__ is RemoteParent and f"{span_id:016x}" == lanterna.span_id)
+    context = otel_span.get_span_context()
+    if lanterna.__class__ is OtelParent:
+        return lanterna.context.span_id == context.span_id  # type: ignore[union-attr]
+    return mirrors.get(context.span_id) is lanterna or (
+        lanterna.__class__ is RemoteParent
+        and context.span_id.to_bytes(8, "big").hex() == lanterna.span_id)
 
 
-class BridgeToken:
-    """What ``attach`` returns: the wrapped runtime context's token and lanterna's."""
-
-    __slots__ = ("otel", "lanterna")
-
-    def __init__(self, otel: Token[Context], lanterna: Token[Any]) -> None:
-        self.otel = otel
-        self.lanterna = lanterna
+_get_lanterna = current_span.get
+_set_lanterna = current_span.set
+_reset_lanterna = current_span.reset
 
 
 class BridgedRuntimeContext(_RuntimeContext):
@@ -171,26 +193,32 @@ class BridgedRuntimeContext(_RuntimeContext):
 
     def __init__(self, inner: _RuntimeContext) -> None:
         self.inner = inner
+        # OpenTelemetry's own implementation keeps the context in a ContextVar: read it
+        # directly (get_current runs several times per OTel span).
+        var = getattr(inner, "_current_context", None)
+        self._get_inner = var.get if isinstance(var, ContextVar) else inner.get_current
         # Last answer of get_current (otel context, lanterna span, merged context): OTel reads
         # the current context many times per span, the answer rarely changes in between.
         self._last: tuple[Context, object, Context] | None = None
 
     def attach(self, context: Context) -> Any:
-        token = self.inner.attach(context)
-        return BridgeToken(token, current_span.set(lanterna_view(context)))
+        """Returns (the wrapped context's token, lanterna's token): a tuple, which no
+        runtime context's own token is."""
+        return (self.inner.attach(context), _set_lanterna(lanterna_view(context)))
 
     def detach(self, token: Any) -> None:
-        if token.__class__ is BridgeToken:
-            # Detached in another context than attached: nothing of lanterna's to restore.
-            with contextlib.suppress(ValueError):
-                current_span.reset(token.lanterna)
-            self.inner.detach(token.otel)
+        if token.__class__ is tuple:
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress on every OTel span
+                _reset_lanterna(token[1])
+            except ValueError:  # detached in another context than attached
+                pass
+            self.inner.detach(token[0])
         else:  # attached before the bridge was installed
             self.inner.detach(token)
 
     def get_current(self) -> Context:
-        ctx = self.inner.get_current()
-        lanterna = current_span.get()
+        ctx: Context = self._get_inner()
+        lanterna = _get_lanterna()
         if lanterna is None or lanterna.__class__ is NoOpSpan:
             return ctx
         last = self._last

@@ -87,9 +87,16 @@ class SpanProcessor(OtelSpanProcessor):
     # -- mirroring -------------------------------------------------------------------------
     def _mirror(self, span: SdkSpan, parent_context: Context | None) -> None:
         context = span.get_span_context()
-        trace_id = f"tr-{context.trace_id:032x}"
         parent = span.parent
-        parent_id = f"{parent.span_id:016x}" if parent is not None else None
+        span_id = context.span_id.to_bytes(8, "big").hex()
+        if parent is not None:
+            parent_mirror = bridge.mirrors.get(parent.span_id)
+            if parent_mirror is not None:  # the common case: a child of a captured span
+                bridge.mirrors[context.span_id] = _new_mirror(
+                    parent_mirror._trace, parent_mirror._span_id, span, span_id, False)
+                return
+        trace_id = "tr-" + context.trace_id.to_bytes(16, "big").hex()
+        parent_id = parent.span_id.to_bytes(8, "big").hex() if parent is not None else None
         trace = _trace_of(trace_id, parent_id, parent_context) if parent_id else None
         local_root = trace is None
         if trace is None:
@@ -99,25 +106,30 @@ class SpanProcessor(OtelSpanProcessor):
                 if current_scope is not None:
                     trace.metadata.update(current_scope.metadata)
                     trace.tags.update(current_scope.tags)
-        mirror = runtime.new_span(
-            trace, parent_id, span.name, SpanType.UNKNOWN, None, None, span.start_time,
-            local_root=local_root, span_id=f"{context.span_id:016x}", cls=CapturedSpan,
-        )
-        mirror._otel = None  # type: ignore[attr-defined]
-        bridge.mirrors[context.span_id] = mirror
+        bridge.mirrors[context.span_id] = _new_mirror(trace, parent_id, span, span_id,
+                                                      local_root)
+
+
+def _new_mirror(
+    trace: LiveTrace, parent_id: str | None, span: SdkSpan, span_id: str, local_root: bool
+) -> CapturedSpan:
+    mirror: CapturedSpan = runtime.new_span(  # type: ignore[assignment]
+        trace, parent_id, span.name, SpanType.UNKNOWN, None, None, span.start_time,
+        local_root=local_root, span_id=span_id, cls=CapturedSpan,
+    )
+    mirror._otel = None
+    return mirror
 
 
 def _trace_of(trace_id: str, parent_id: str, parent_context: Context | None) -> LiveTrace | None:
-    """The lanterna trace the parent span belongs to, when it is recorded in this process."""
-    parent = bridge.mirrors.get(int(parent_id, 16))
-    if parent is None:
-        current = otel_trace.get_current_span(parent_context)
-        if current.__class__ is bridge.LanternaSpanRef:
-            candidate = current.lanterna  # type: ignore[attr-defined]
-            if isinstance(candidate, LiveSpan) and candidate.span_id == parent_id:
-                parent = candidate
-    if parent is not None and parent.trace_id == trace_id:
-        return parent._trace  # type: ignore[no-any-return]
+    """The lanterna trace of a parent span that is not a captured one: a lanterna span of this
+    process (the current one, or one still open in its trace), else None (a remote parent)."""
+    current = otel_trace.get_current_span(parent_context)
+    if current.__class__ is bridge.LanternaSpanRef:
+        candidate = current.lanterna  # type: ignore[attr-defined]
+        if (isinstance(candidate, LiveSpan) and candidate.span_id == parent_id
+                and candidate.trace_id == trace_id):
+            return candidate._trace  # type: ignore[no-any-return]
     trace = runtime.live_traces.get(trace_id)
     if trace is not None and parent_id in trace.open:
         return trace

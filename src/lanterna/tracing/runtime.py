@@ -108,15 +108,19 @@ def start_span(
             trace.metadata.update(current_scope.metadata)
             trace.tags.update(current_scope.tags)
         return new_span(trace, None, name, span_type, inputs, attributes, start_time_ns)
+    if parent.__class__ is LiveSpan:
+        return new_span(parent._trace, parent.span_id, name, span_type,  # type: ignore[union-attr]
+                        inputs, attributes, start_time_ns)
     if parent.__class__ is NoOpSpan:
         return NOOP_SPAN
-    if parent.__class__ is RemoteParent:  # continuing a trace started in another process
-        remote: RemoteParent = parent  # type: ignore[assignment]
+    if isinstance(parent, RemoteParent):  # continuing a trace started in another process
+        remote: RemoteParent = parent
         if not remote.sampled:
             return NOOP_SPAN
         trace = LiveTrace(remote.trace_id, experiment_id or config.experiment_id)
         return new_span(trace, remote.span_id, name, span_type, inputs, attributes,
                         start_time_ns, local_root=True)
+    # A LiveSpan subclass: an OpenTelemetry span lanterna captures.
     return new_span(parent._trace, parent.span_id, name, span_type,  # type: ignore[union-attr]
                     inputs, attributes, start_time_ns)
 
