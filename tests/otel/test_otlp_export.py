@@ -262,3 +262,38 @@ def test_export_to_lanterna_server_stores_every_span_once(tmp_path: Path) -> Non
             assert trace.info.state.value == "OK"
     finally:
         store.dispose()
+
+
+CAPTURED_APP = '''
+import json
+import lanterna, lanterna.otel
+from lanterna.export import setup
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+provider.add_span_processor(lanterna.otel.SpanProcessor())
+with lanterna.start_span("lanterna.root"):
+    with provider.get_tracer("app").start_as_current_span("otel.child"):
+        pass
+setup.flush(30)
+print(json.dumps([s.name for s in exporter.get_finished_spans()]))
+'''
+
+
+@pytest.mark.parametrize("send_captured", [False, True])
+def test_captured_spans_are_left_to_the_applications_exporter(
+    tmp_path: Path, receiver: OtlpReceiver, send_captured: bool
+) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    env = {"LANTERNA_OTLP_ENDPOINT": receiver.url, "LANTERNA_TRACKING_URI": "memory://"}
+    if send_captured:
+        env["LANTERNA_OTLP_EXPORT_CAPTURED"] = "true"
+    result = run_python(CAPTURED_APP, tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["otel.child"]
+    sent = sorted(span.name for _, _, span in receiver.spans)
+    assert sent == (["lanterna.root", "otel.child"] if send_captured else ["lanterna.root"])
