@@ -63,7 +63,8 @@ export class TraceView {
     this.facts = h("div.facts");
     const header = h("div.trace-header", null, back, this.title, this.facts);
 
-    this.findInput = h("input.find", { type: "search", placeholder: "Find span: name, id or text",
+    this.findInput = h("input.find", { type: "search", placeholder: "Find span",
+      title: "Find spans by name, id or text (Enter: next, Shift+Enter: previous)",
       "aria-label": "Find span", "data-search": "", spellcheck: false });
     this.findCount = h("span.find-count");
     this.findInput.addEventListener("input", () => this.find(false));
