@@ -56,8 +56,8 @@ def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span])
     # Every trace gets its row first (a placeholder unless one exists). On PostgreSQL the rows
     # stay locked until commit, so two servers writing pieces of one trace take turns and each
     # sum of token usage below sees the other's spans (SQLite writers are serialised anyway).
-    _write_infos(connection, [_placeholder(t, experiment_id, found)
-                              for t, found in by_trace.items()], "nothing")
+    created = _insert_placeholders(connection, [
+        _placeholder(t, experiment_id, found) for t, found in by_trace.items()])
     if postgres:
         _lock(connection, list(by_trace))
     span_rows = [rows.span_row(s, rows.span_content(s), postgres)
@@ -67,12 +67,48 @@ def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span])
     roots = {t: r for t, r in ((t, _root(s)) for t, s in by_trace.items()) if r is not None}
     derived = [_from_root(root, experiment_id, by_trace[t]) for t, root in roots.items()]
     _write_infos(connection, derived, "placeholder")
-    with_usage = [
-        trace_id for trace_id, found in by_trace.items()
-        if trace_id in roots or any(SpanAttributeKey.CHAT_USAGE in s.own_attributes
-                                    for s in found)
-    ]
-    _refresh_token_usage(connection, with_usage)
+    # Token usage: a trace this batch created has no other spans, so its sum is the batch's;
+    # a trace seen before is summed over what is stored, when the root or usage arrives.
+    totals: dict[str, dict[str, int]] = {}
+    stored = []
+    for trace_id, found in by_trace.items():
+        with_usage = [s for s in found if SpanAttributeKey.CHAT_USAGE in s.own_attributes]
+        if trace_id in created:
+            for span in with_usage:
+                add_token_usage(totals.setdefault(trace_id, {}),
+                                span.own_attributes[SpanAttributeKey.CHAT_USAGE])
+        elif with_usage or trace_id in roots:
+            stored.append(trace_id)
+    totals.update(_stored_usage(connection, stored))
+    _write_usage(connection, totals)
+
+
+def _insert_placeholders(connection: Connection, infos: list[TraceInfo]) -> set[str]:
+    """Inserts the rows of traces not stored yet; returns the ids this call created."""
+    postgres = connection.dialect.name == "postgresql"
+    statements = writes._STATEMENTS[postgres]
+    if postgres:  # RETURNING names the rows this statement inserted, even under concurrency
+        trace_rows = [rows.trace_row(info, None, True) for info in infos]
+        sql = statements.insert(traces, "nothing") + " RETURNING trace_id"
+        result = connection.exec_driver_sql(
+            sql, tuple(list(c) for c in zip(*trace_rows, strict=True)))
+        created = set(result.scalars())
+    else:  # writers are serialised: what is absent now is created here
+        ids = [info.trace_id for info in infos]
+        existing: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            existing.update(connection.execute(
+                select(traces.c.trace_id).where(traces.c.trace_id.in_(chunk))).scalars())
+        created = set(ids) - existing
+        writes._execute(connection, statements, traces, "nothing", [
+            rows.trace_row(info, None, False) for info in infos if info.trace_id in created])
+    fresh = [info for info in infos if info.trace_id in created]
+    for table, pick in ((trace_tags, _tags), (trace_metadata, _metadata)):
+        values = [row for info in fresh
+                  for row in rows.key_value_rows(info.trace_id, pick(info), postgres)]
+        writes._execute(connection, statements, table, "nothing", values)
+    return created
 
 
 def _lock(connection: Connection, trace_ids: list[str]) -> None:
@@ -212,10 +248,8 @@ def _run(connection: Connection, sql: str, values: list[tuple[Any, ...]], postgr
         connection.exec_driver_sql(sql, values)
 
 
-def _refresh_token_usage(connection: Connection, trace_ids: list[str]) -> None:
-    """Sets each trace's token usage to the sum over its stored spans."""
-    if not trace_ids:
-        return
+def _stored_usage(connection: Connection, trace_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Each trace's token usage summed over its stored spans."""
     postgres = connection.dialect.name == "postgresql"
     key = SpanAttributeKey.CHAT_USAGE
     totals: dict[str, dict[str, int]] = {}
@@ -235,6 +269,12 @@ def _refresh_token_usage(connection: Connection, trace_ids: list[str]) -> None:
                 except ValueError:
                     continue
             add_token_usage(totals.setdefault(trace_id, {}), value)
+    return totals
+
+
+def _write_usage(connection: Connection, totals: dict[str, dict[str, int]]) -> None:
+    """Sets the token usage columns and metadata of each trace in ``totals``."""
+    postgres = connection.dialect.name == "postgresql"
     metadata_rows = []
     changes = []
     for trace_id in sorted(totals):
