@@ -321,3 +321,25 @@ def test_metrics_count_what_came_in(server: Any) -> None:
     assert value('lanterna_spans_received_total{source="otlp"}') >= 10
     assert value('lanterna_spans_written_total{source="otlp"}') >= 9
     assert value('lanterna_spans_rejected_total{reason="invalid"}') >= 3
+
+
+def test_logfire_pending_markers_are_not_spans(server: Any) -> None:
+    trace_hex = uuid.uuid4().hex
+    real, marker = uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
+    spans = [
+        json_span(trace_hex, marker, "", "handling {path}", {
+            "logfire.span_type": {"stringValue": "pending_span"},
+            "logfire.pending_parent_id": {"stringValue": "0000000000000000"},
+            "logfire.msg": {"stringValue": "handling /items"}}),
+        json_span(trace_hex, real, "", "handling {path}", {
+            "logfire.span_type": {"stringValue": "span"},
+            "logfire.msg": {"stringValue": "handling /items"},
+            "logfire.tags": {"arrayValue": {"values": [{"stringValue": "web"}]}}}),
+    ]
+    response = httpx.post(server.url + "/v1/traces", content=json.dumps(otlp_json(trace_hex,
+                                                                                 spans)),
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json() == {}
+    trace = stored(server, "tr-" + trace_hex)
+    assert [(s.span_id, s.name) for s in trace.data.spans] == [(real, "handling /items")]
+    assert trace.data.spans[0].get_attribute("logfire.tags") == ["web"]
