@@ -22,8 +22,9 @@ _MISSING_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
 def add_uri_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--uri", metavar="URI",
-        help="the store: sqlite:///path/to/file.db, postgresql://user@host:port/database or "
-             "memory:// (default: LANTERNA_TRACKING_URI, else lanterna.db in this directory)",
+        help="the store: sqlite:///path/to/file.db, postgresql://user@host:port/database, "
+             "memory:// or a lanterna server's http://host:port (default: "
+             "LANTERNA_TRACKING_URI, else lanterna.db in this directory)",
     )
 
 
