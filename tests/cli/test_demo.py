@@ -31,3 +31,4 @@ def test_demo_prints_the_trace_tree_and_stores_it(tmp_path: Path) -> None:
     header = next(line for line in out.splitlines() if line.startswith("Trace tr-"))
     assert "  OK  " in header and " in / " in header  # state and summed token usage
     assert (tmp_path / "lanterna.db").exists()
+    assert f"stored in {tmp_path / 'lanterna.db'}:" in out

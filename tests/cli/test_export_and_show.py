@@ -110,7 +110,7 @@ def test_show_escapes_control_characters_and_shows_error_messages(
 
 def test_show_durations_agree_between_trace_and_root(store: tuple[Path, list[str]]) -> None:
     folder, ids = store
-    for trace_id in ids:
+    for trace_id in (ids[0], ids[-1]):
         result = lanterna("traces", "show", trace_id, cwd=folder)
         header, root = result.stdout.splitlines()[:2]
         assert header.split("  ")[-1] == root.split("  ")[-1], result.stdout
