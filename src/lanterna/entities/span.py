@@ -139,10 +139,13 @@ class Span:
         with _decode_lock:
             if self._inputs is not _PENDING:
                 return
-            raw: dict[str, Any] = self._attributes
-            decoded = {k: decode_attribute(v) for k, v in raw.items()}
-            outputs = decoded.pop(SpanAttributeKey.OUTPUTS, None)
-            inputs = decoded.pop(SpanAttributeKey.INPUTS, None)
+            raw: Any = self._attributes
+            if raw.__class__ is not dict:  # a store's columns: ``decode()`` gives the values
+                inputs, outputs, decoded = raw.decode()
+            else:  # MLflow's exchange dict: attribute values as JSON text
+                decoded = {k: decode_attribute(v) for k, v in raw.items()}
+                outputs = decoded.pop(SpanAttributeKey.OUTPUTS, None)
+                inputs = decoded.pop(SpanAttributeKey.INPUTS, None)
             self._attributes = decoded
             self._outputs = outputs
             self._inputs = inputs  # last: once it is set, the other fields are decoded
@@ -236,7 +239,7 @@ class Span:
 
     def _encoded_attributes(self) -> dict[str, str]:
         """Every attribute, reserved keys included, as JSON text (MLflow's storage form)."""
-        if self._inputs is _PENDING:  # still the JSON text it was loaded from: reuse it
+        if self._inputs is _PENDING and self._attributes.__class__ is dict:  # reuse the JSON
             return {
                 SpanAttributeKey.REQUEST_ID: encode_attribute(self._trace_id),
                 SpanAttributeKey.SPAN_TYPE: encode_attribute(self._span_type),

@@ -42,13 +42,13 @@ from sqlalchemy import (
 )
 from sqlalchemy import Table as SqlTable
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.types import Numeric, Text
+from sqlalchemy.types import JSON, Numeric, Text
 
 from lanterna.exceptions import InvalidFilterError
 from lanterna.store.search import patterns
 from lanterna.store.search.ast import AllOf, AnyOf, Comparison, Expression, Filter, Not, Scalar
 from lanterna.store.sql import fulltext
-from lanterna.store.sql.tables import spans, trace_metadata, trace_tags, traces
+from lanterna.store.sql.tables import spans, trace_tags, traces
 
 Condition = ColumnElement[bool]
 
@@ -127,10 +127,9 @@ class _Compiler:
         """The SELECT of matching trace ids, for clauses an index answers; else None."""
         if c.op not in ("=", "IN"):
             return None
-        if c.entity in ("tag", "metadata"):
-            table = trace_tags if c.entity == "tag" else trace_metadata
-            return select(table.c.trace_id).where(
-                table.c.key == c.key, self.compare(table.c.value, c)
+        if c.entity == "tag":
+            return select(trace_tags.c.trace_id).where(
+                trace_tags.c.key == c.key, self.compare(trace_tags.c.value, c)
             )
         if c.entity == "span" and c.key == "name":
             return select(spans.c.trace_id).where(self.span_name(c))
@@ -152,12 +151,12 @@ class _Compiler:
     def clause(self, c: Comparison) -> Condition:
         if c.entity == "attribute":
             if c.key == "run_id":
-                return self.key_value(trace_metadata, RUN_ID_METADATA_KEY, c)
+                return self.metadata(RUN_ID_METADATA_KEY, c)
             return self.compare(ATTRIBUTE_COLUMNS[c.key], c)
         if c.entity == "tag":
             return self.key_value(trace_tags, c.key, c)
         if c.entity == "metadata":
-            return self.key_value(trace_metadata, c.key, c)
+            return self.metadata(c.key, c)
         if c.entity == "span":
             if c.key == "status":
                 c = _normalise_span_status(c)
@@ -195,6 +194,23 @@ class _Compiler:
             return exists().where(same_trace)
         return exists().where(same_trace, self.compare(table.c.value, c))
 
+    def metadata(self, key: str, c: Comparison) -> Condition:
+        """Metadata is one JSON object of strings per trace (``traces.metadata``)."""
+        value = self.metadata_value(key)
+        if c.op == "IS NULL":
+            return value.is_(None)  # type: ignore[no-any-return]
+        if c.op == "IS NOT NULL":
+            return value.is_not(None)  # type: ignore[no-any-return]
+        return self.compare(value, c)
+
+    def metadata_value(self, key: str) -> Any:
+        if self.postgres:
+            return traces.c.metadata.op("->>", return_type=Text)(literal(key, type_=Text))
+        if '"' in key or "\\" in key:  # not expressible as a JSON path: look the key up
+            each = func.json_each(traces.c.metadata).table_valued("key", "value")
+            return select(each.c.value).where(each.c.key == key).scalar_subquery()
+        return func.json_extract(traces.c.metadata, f'$."{key}"')
+
     # -- spans --------------------------------------------------------------------------------
     @staticmethod
     def in_some_span(condition: Condition) -> Condition:
@@ -221,9 +237,12 @@ class _Compiler:
         """(the attribute as text, a test for equality with a number) for a span attribute:
         strings as they are, numbers and booleans as JSON prints them, JSON null as NULL."""
         if self.postgres:
+            # JSON text (stored exactly); a NUL cannot become text in PostgreSQL, so it reads
+            # as U+FFFD here, as it always has in filters.
             name = literal(key, type_=Text)
-            as_text = spans.c.attributes.op("->>", return_type=Text)(name)
-            json_type = func.jsonb_typeof(spans.c.attributes.op("->")(name))
+            document = sql_cast(func.replace(spans.c.attributes, "\\u0000", "\\ufffd"), JSON)
+            as_text = document.op("->>", return_type=Text)(name)
+            json_type = func.json_typeof(document.op("->")(name))
 
             def number_pg(value: int | float) -> Condition:
                 return and_(json_type == "number", sql_cast(as_text, Numeric) == value)

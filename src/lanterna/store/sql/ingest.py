@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy import JSON, bindparam, cast, func, literal, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from lanterna.entities._values import encode_attribute
@@ -35,7 +35,7 @@ from lanterna.entities.span_status import SpanStatusCode
 from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey, TraceTagKey
 from lanterna.entities.trace_state import TraceState
 from lanterna.store.sql import reads, rows, writes
-from lanterna.store.sql.tables import spans, trace_metadata, trace_tags, traces
+from lanterna.store.sql.tables import spans, trace_tags, traces
 
 #: Root-span attributes ``mlflow.traceTag.<key>`` become trace tags (MLflow's convention).
 TRACE_TAG_PREFIX = "mlflow.traceTag."
@@ -60,8 +60,7 @@ def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span])
         _placeholder(t, experiment_id, found) for t, found in by_trace.items()])
     if postgres:
         _lock(connection, list(by_trace))
-    span_rows = [rows.span_row(s, rows.span_content(s), postgres)
-                 for found in by_trace.values() for s in found]
+    span_rows = [rows.span_row(s, postgres) for found in by_trace.values() for s in found]
     writes._execute(connection, writes._STATEMENTS[postgres], spans, "nothing", span_rows)
 
     roots = {t: r for t, r in ((t, _root(s)) for t, s in by_trace.items()) if r is not None}
@@ -212,33 +211,25 @@ def _first_text(values: Iterable[Any]) -> str | None:
 
 
 def _write_infos(connection: Connection, infos: Sequence[TraceInfo], mode: str) -> None:
-    """``mode``: "nothing" (insert if absent), "placeholder" (replace only a placeholder row,
-    adding tags and metadata not already set), "update" (replace the row, upsert every key)."""
+    """``mode``: "nothing" (insert if absent, adding metadata keys not already set),
+    "placeholder" (replace only a placeholder row; metadata keys already set stay), "update"
+    (replace the row, upsert every key)."""
     if not infos:
         return
     postgres = connection.dialect.name == "postgresql"
     statements = writes._STATEMENTS[postgres]
     trace_rows = [rows.trace_row(info, None, postgres) for info in infos]
     if mode == "placeholder":
-        sql = statements.insert(traces, "update") + (
+        sql = statements.insert(traces, "update", stored_metadata_wins=True) + (
             f" WHERE traces.state = '{TraceState.IN_PROGRESS.value}'"
         )
         _run(connection, sql, trace_rows, postgres)
     else:
         writes._execute(connection, statements, traces, mode, trace_rows)
     conflict = "update" if mode == "update" else "nothing"
-    for table, pick in ((trace_tags, _tags), (trace_metadata, _metadata)):
-        values = [row for info in infos
-                  for row in rows.key_value_rows(info.trace_id, pick(info), postgres)]
-        writes._execute(connection, statements, table, conflict, writes._unique(values))
-
-
-def _tags(info: TraceInfo) -> dict[str, str]:
-    return info.tags
-
-
-def _metadata(info: TraceInfo) -> dict[str, str]:
-    return info.trace_metadata
+    values = [row for info in infos
+              for row in rows.key_value_rows(info.trace_id, info.tags, postgres)]
+    writes._execute(connection, statements, trace_tags, conflict, writes._unique(values))
 
 
 def _run(connection: Connection, sql: str, values: list[tuple[Any, ...]], postgres: bool) -> None:
@@ -257,7 +248,7 @@ def _stored_usage(connection: Connection, trace_ids: list[str]) -> dict[str, dic
         chunk = trace_ids[start:start + _CHUNK]
         usage: Any
         if postgres:
-            usage = spans.c.attributes.op("->")(literal(key))
+            usage = cast(spans.c.attributes, JSON).op("->")(literal(key))
         else:
             usage = func.json_extract(spans.c.attributes, f'$."{key}"')
         statement = select(spans.c.trace_id, usage).where(
@@ -275,7 +266,6 @@ def _stored_usage(connection: Connection, trace_ids: list[str]) -> dict[str, dic
 def _write_usage(connection: Connection, totals: dict[str, dict[str, int]]) -> None:
     """Sets the token usage columns and metadata of each trace in ``totals``."""
     postgres = connection.dialect.name == "postgresql"
-    metadata_rows = []
     changes = []
     for trace_id in sorted(totals):
         usage_totals = totals[trace_id]
@@ -283,15 +273,20 @@ def _write_usage(connection: Connection, totals: dict[str, dict[str, int]]) -> N
             continue
         for name in _USAGE_COLUMNS:
             usage_totals.setdefault(name, 0)
-        changes.append({"id": trace_id, **{name: usage_totals[name] for name in _USAGE_COLUMNS}})
-        metadata_rows.append((trace_id, TraceMetadataKey.TOKEN_USAGE, json.dumps(usage_totals)))
+        changes.append({"id": trace_id, "usage": json.dumps(usage_totals),
+                        **{name: usage_totals[name] for name in _USAGE_COLUMNS}})
     if changes:
+        metadata: Any
+        if postgres:
+            empty: Any = literal_column("'{}'::jsonb")
+            metadata = func.coalesce(traces.c.metadata, empty).op("||")(
+                func.jsonb_build_object(TraceMetadataKey.TOKEN_USAGE, bindparam("usage")))
+        else:
+            metadata = func.json_set(func.coalesce(traces.c.metadata, "{}"),
+                                     f'$."{TraceMetadataKey.TOKEN_USAGE}"', bindparam("usage"))
         change = update(traces).where(traces.c.trace_id == bindparam("id")).values(
-            **{name: bindparam(name) for name in _USAGE_COLUMNS})
+            metadata=metadata, **{name: bindparam(name) for name in _USAGE_COLUMNS})
         connection.execute(change, changes)
-    if metadata_rows:
-        statements = writes._STATEMENTS[postgres]
-        writes._execute(connection, statements, trace_metadata, "update", metadata_rows)
 
 
 def traces_with_spans(connection: Connection, trace_ids: Sequence[str]) -> set[str]:

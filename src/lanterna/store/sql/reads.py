@@ -1,4 +1,10 @@
-"""Turning trace rows into ``Trace`` entities: tags, metadata and spans in a few queries."""
+"""Turning rows into entities: trace infos with their tags, and spans from their columns.
+
+Spans are built from columns without decoding their inputs, outputs or attributes (they decode
+on first read), so a page of traces with spans, or a trace of 10,000 spans, costs little more
+than fetching the rows. The skeleton of a trace (ids, names, types, status, times) reads only
+those columns.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +14,63 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace, TraceData
 from lanterna.store.sql import rows
-from lanterna.store.sql.tables import spans, trace_metadata, trace_tags
+from lanterna.store.sql.tables import spans, trace_tags
 
 _CHUNK = 1000
 
 
+#: The columns ``rows.span_from_row`` takes, in its order.
+SPAN_COLUMNS = [
+    spans.c.trace_id, spans.c.span_id, spans.c.parent_span_id, spans.c.name, spans.c.type,
+    spans.c.status, spans.c.status_message, spans.c.start_time_ns, spans.c.end_time_ns,
+    spans.c.inputs, spans.c.outputs, spans.c.attributes, spans.c.events,
+]
+
+
 def load_traces(connection: Connection, found: Sequence[Any], include_spans: bool) -> list[Trace]:
     ids = [row.trace_id for row in found]
-    tags = _key_values(connection, trace_tags, ids)
-    metadata = _key_values(connection, trace_metadata, ids)
-    contents: dict[str, list[str]] = {trace_id: [] for trace_id in ids}
+    tags = _tags(connection, ids)
+    by_trace: dict[str, list[Span]] = {trace_id: [] for trace_id in ids}
     if include_spans:
+        columns = SPAN_COLUMNS
+        make = rows.span_from_row
         for chunk in _chunks(ids):
             statement = (
-                select(spans.c.trace_id, spans.c.content)
+                select(*columns)
                 .where(spans.c.trace_id.in_(chunk))
                 .order_by(spans.c.trace_id, spans.c.start_time_ns, spans.c.span_id)
             )
-            for trace_id, content in connection.execute(statement):
-                contents[trace_id].append(content)
+            for row in connection.execute(statement):
+                by_trace[row[0]].append(make(*row))
     return [
         Trace(
-            info=rows.trace_info(row, tags.get(row.trace_id, {}), metadata.get(row.trace_id, {})),
-            data=TraceData(spans=rows.spans_from_contents(contents[row.trace_id])),
+            info=rows.trace_info(row, tags.get(row.trace_id, {})),
+            data=TraceData(spans=by_trace[row.trace_id]),
         )
         for row in found
     ]
 
 
-def _key_values(connection: Connection, table: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+def load_spans(connection: Connection, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+    """The spans of one trace with these ids (in start order); unknown ids are skipped."""
+    found: list[Span] = []
+    for chunk in _chunks(list(dict.fromkeys(span_ids))):
+        statement = select(*SPAN_COLUMNS).where(
+            spans.c.trace_id == trace_id, spans.c.span_id.in_(chunk)
+        )
+        found.extend(rows.span_from_row(*row) for row in connection.execute(statement))
+    found.sort(key=lambda s: (s.start_time_ns, s.span_id))
+    return found
+
+
+def _tags(connection: Connection, ids: list[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for chunk in _chunks(ids):
-        statement = select(table.c.trace_id, table.c.key, table.c.value).where(
-            table.c.trace_id.in_(chunk)
+        statement = select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
+            trace_tags.c.trace_id.in_(chunk)
         )
         for trace_id, key, value in connection.execute(statement):
             out.setdefault(trace_id, {})[key] = value

@@ -1,31 +1,39 @@
 """Entities to rows and back: what each column holds.
 
-Text bound for PostgreSQL loses NUL characters (it cannot store them); JSON content keeps them
-escaped, so nothing of the span itself is lost.
+A span is encoded once, on the export thread: its inputs, outputs, other attributes and events
+each become one JSON text (``codec``: orjson when it is exact). Read back, those texts stay
+undecoded until a caller looks at them (``StoredValues``), so a search page or a huge trace
+costs little more than its rows. Text bound for PostgreSQL loses NUL characters (it cannot
+store them) except inside the JSON texts, where they stay escaped.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lanterna.entities.span import Span, SpanAttributeKey
+from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey, TraceTagKey
 from lanterna.entities.trace_state import TraceState
+from lanterna.store.sql import codec
 
 #: Full-text search reads at most this much of one span.
 SEARCH_TEXT_CHARS = 1_000_000
 #: Tag and metadata keys longer than this are cut (as MLflow does).
 KEY_CHARS = 250
-_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
-_ENCODE_ASCII = json.JSONEncoder(default=str).encode
+_SPAN_TYPE = SpanAttributeKey.SPAN_TYPE
 
 
 def clean(text: str | None) -> str | None:
     if text is None or "\x00" not in text:
         return text
     return text.replace("\x00", "\ufffd")
+
+
+def _same(text: str | None) -> str | None:
+    return text
 
 
 def _encodable(text: str) -> bool:
@@ -39,52 +47,57 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def span_content(span: Span) -> str:
-    """``Span.to_dict()`` as JSON text; readable non-ASCII, escaped when it cannot be encoded."""
-    data = span.to_dict()
-    content = _ENCODE(data)
-    return content if _encodable(content) else _ENCODE_ASCII(data)
+def utf8_length(text: str | None) -> int:
+    if text is None:
+        return 0
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
 
 
 #: Column order of a span row (``spans`` table, without SQLite's ``seq``).
 SPAN_COLUMNS = (
-    "trace_id", "span_id", "parent_span_id", "name", "type", "status", "start_time_ns",
-    "end_time_ns", "content", "attributes", "search_text",
+    "trace_id", "span_id", "parent_span_id", "name", "type", "status", "status_message",
+    "start_time_ns", "end_time_ns", "inputs", "outputs", "attributes", "events", "search_text",
 )
+#: Where the JSON texts sit in a span row (their lengths make the trace's size).
+JSON_COLUMNS = (9, 10, 11, 12)
 
 
-def span_row(span: Span, content: str, postgres: bool) -> tuple[Any, ...]:
-    attributes: dict[str, Any] = {SpanAttributeKey.SPAN_TYPE: span._span_type}
-    attributes.update(span.own_attributes)
-    name, kind, search = span._name, span._span_type, search_text(span)
+def span_row(span: Span, postgres: bool) -> tuple[Any, ...]:
+    """The row of one span: each of its values encoded once."""
+    dumps = codec.dumps
+    inputs, outputs, own = span.inputs, span.outputs, span.own_attributes
+    attributes = {_SPAN_TYPE: span._span_type, **own} if own else {_SPAN_TYPE: span._span_type}
+    attributes_json = dumps(attributes)
+    events = span._events
+    events_json = dumps([e.to_dict() for e in events]) if events else None
+    status = span._status
+    name, kind, message = span._name, span._span_type, status.description or None
+    search = search_text(name, inputs, outputs, own, message, events)
     if postgres:
-        name, kind, search = clean(name) or "", clean(kind) or "", clean(search) or ""
+        name, kind, message = clean(name) or "", clean(kind) or "", clean(message)
+        search = clean(search) or ""
     return (
-        span._trace_id, span._span_id, span._parent_id, name, kind,
-        span._status.status_code.value, span._start_ns, span._end_ns, content,
-        _json_text(attributes, postgres), search,
+        span._trace_id, span._span_id, span._parent_id, name, kind, status.status_code.value,
+        message, span._start_ns, span._end_ns,
+        None if inputs is None else dumps(inputs),
+        None if outputs is None else dumps(outputs),
+        attributes_json, events_json, search,
     )
 
 
-def _json_text(value: Any, postgres: bool) -> str:
-    text = _ENCODE(value)
-    if not _encodable(text):
-        text = _ENCODE_ASCII(value)
-    if postgres and "\\u0000" in text:  # jsonb refuses NUL characters
-        text = text.replace("\\u0000", "\\ufffd")
-    return text
-
-
-def search_text(span: Span) -> str:
+def search_text(
+    name: str, inputs: Any, outputs: Any, attributes: dict[str, Any], message: str | None,
+    events: Any,
+) -> str:
     """The words of a span: its name and every string or number in its inputs, outputs,
     attributes, status message and events, one per line."""
-    out: list[str] = [span._name]
-    _leaves(span.inputs, out, 0)
-    _leaves(span.outputs, out, 0)
-    _leaves(span.own_attributes, out, 0)
-    if span._status.description:
-        out.append(span._status.description)
-    for event in span._events:
+    out: list[str] = [name]
+    _leaves(inputs, out, 0)
+    _leaves(outputs, out, 0)
+    _leaves(attributes, out, 0)
+    if message:
+        out.append(message)
+    for event in events:
         out.append(event.name)
         _leaves(event.attributes, out, 0)
     text = "\n".join(out)
@@ -111,11 +124,62 @@ def _leaves(value: Any, out: list[str], depth: int) -> None:
         out.append(str(value))
 
 
+class StoredValues:
+    """A stored span's inputs, outputs and attributes, still JSON text: ``Span`` decodes them
+    on first read (see ``Span._decode``)."""
+
+    __slots__ = ("inputs", "outputs", "attributes")
+
+    def __init__(self, inputs: str | None, outputs: str | None, attributes: str | None) -> None:
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attributes = attributes
+
+    def decode(self) -> tuple[Any, Any, dict[str, Any]]:
+        loads = codec.loads
+        attributes = loads(self.attributes) if self.attributes else {}
+        if type(attributes) is not dict:
+            attributes = {}
+        attributes.pop(_SPAN_TYPE, None)
+        return (
+            None if self.inputs is None else loads(self.inputs),
+            None if self.outputs is None else loads(self.outputs),
+            attributes,
+        )
+
+
+_STATUSES = {code.value: SpanStatus(code) for code in SpanStatusCode}
+
+
+def span_from_row(
+    trace_id: str, span_id: str, parent_id: str | None, name: str, kind: str, status: str,
+    message: str | None, start: int, end: int | None, inputs: str | None, outputs: str | None,
+    attributes: str | None, events: str | None,
+) -> Span:
+    """A span from its columns, without decoding its values (``_PENDING`` until read)."""
+    from lanterna.entities.span import _PENDING
+
+    span = Span.__new__(Span)
+    span._trace_id = trace_id
+    span._span_id = span_id
+    span._parent_id = parent_id
+    span._name = name
+    span._span_type = kind
+    span._start_ns = int(start)
+    span._end_ns = None if end is None else int(end)
+    span._status = _STATUSES[status] if not message else SpanStatus(status, message)
+    span._inputs = _PENDING
+    span._outputs = None
+    span._attributes = StoredValues(inputs, outputs, attributes)  # type: ignore[assignment]
+    span._events = [SpanEvent.from_dict(e) for e in codec.loads(events)] if events else ()
+    return span
+
+
 #: Column order of a trace row (``traces`` table).
 TRACE_COLUMNS = (
     "trace_id", "experiment_id", "timestamp_ms", "execution_time_ms", "end_time_ms", "state",
     "name", "client_request_id", "request_preview", "response_preview", "session_id",
-    "user_id", "input_tokens", "output_tokens", "total_tokens", "size_bytes",
+    "user_id", "input_tokens", "output_tokens", "total_tokens", "size_bytes", "metadata",
 )
 
 
@@ -124,6 +188,9 @@ def trace_row(info: TraceInfo, size_bytes: int | None, postgres: bool) -> tuple[
     usage = info.token_usage or {}
     duration = info.execution_duration
     metadata = info.trace_metadata
+    stored = {c(str(k)[:KEY_CHARS]): c(str(v)) for k, v in metadata.items()}
+    if size_bytes is not None:
+        stored[TraceMetadataKey.SIZE_BYTES] = str(size_bytes)
     return (
         info.trace_id,
         info.experiment_id or "0",
@@ -141,11 +208,8 @@ def trace_row(info: TraceInfo, size_bytes: int | None, postgres: bool) -> tuple[
         _int(usage.get("output_tokens")),
         _int(usage.get("total_tokens")),
         size_bytes,
+        codec.dumps(stored),
     )
-
-
-def _same(text: str | None) -> str | None:
-    return text
 
 
 def _int(value: Any) -> int | None:
@@ -163,7 +227,17 @@ def key_value_rows(
         yield trace_id, key, value
 
 
-def trace_info(row: Any, tags: dict[str, str], metadata: dict[str, str]) -> TraceInfo:
+def decode_metadata(raw: Any) -> dict[str, str]:
+    """The metadata column: JSON text (SQLite), a dict already (PostgreSQL), or NULL."""
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    found = codec.loads(raw)
+    return found if isinstance(found, dict) else {}
+
+
+def trace_info(row: Any, tags: dict[str, str]) -> TraceInfo:
     return TraceInfo(
         trace_id=row.trace_id,
         experiment_id=row.experiment_id,
@@ -173,11 +247,6 @@ def trace_info(row: Any, tags: dict[str, str], metadata: dict[str, str]) -> Trac
         response_preview=row.response_preview,
         client_request_id=row.client_request_id,
         execution_duration=None if row.execution_time_ms is None else int(row.execution_time_ms),
-        trace_metadata=metadata,
+        trace_metadata=decode_metadata(row.metadata),
         tags=tags,
     )
-
-
-def spans_from_contents(contents: Iterable[str]) -> list[Span]:
-    return [Span.from_dict(json.loads(content)) for content in contents]
-

@@ -40,7 +40,7 @@ from lanterna.store.sql import (
     span_search,
     writes,
 )
-from lanterna.store.sql.tables import experiments, spans, trace_metadata, trace_tags, traces
+from lanterna.store.sql.tables import experiments, spans, trace_tags, traces
 
 _CHUNK = 500
 #: A clause whose index lists fewer matching traces than this starts the search from them.
@@ -175,7 +175,7 @@ class SqlStore:
                 engine = self.engine().execution_options(isolation_level="AUTOCOMMIT")
                 with self._write_lock, engine.connect() as connection:
                     connection.exec_driver_sql(
-                        "VACUUM (ANALYZE) traces, spans, trace_tags, trace_metadata"
+                        "VACUUM (ANALYZE) traces, spans, trace_tags"
                     )
                 self._written_since_analyze -= written
             return True
@@ -423,7 +423,7 @@ class SqlStore:
             ids = list(connection.execute(statement).scalars())
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
-                for table in (spans, trace_tags, trace_metadata, traces):
+                for table in (spans, trace_tags, traces):
                     connection.execute(delete(table).where(table.c.trace_id.in_(chunk)))
         return ids
 

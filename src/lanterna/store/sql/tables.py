@@ -1,5 +1,9 @@
 """The tables, as SQLAlchemy Core metadata (the migrations in ``migrations/`` create them).
 
+A trace is one row of ``traces`` (its metadata one JSON object) and its tags (rows of
+``trace_tags``, which an index lists by value); a span is one row of ``spans``, its values in
+columns so that search, the UI's skeleton and ``get_trace`` read only what they need.
+
 Indexes that differ between engines (full-text, hash indexes on PostgreSQL) live in the
 migrations only; the query code never depends on them being present, only faster with them.
 """
@@ -20,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 metadata = MetaData()
 
-#: ``spans.attributes`` is JSONB on PostgreSQL (queried with ``->``), JSON text on SQLite.
+#: JSON objects queried by key: JSONB on PostgreSQL (``->``, ``->>``), JSON text on SQLite.
 JsonText = Text().with_variant(postgresql.JSONB(), "postgresql")
 
 experiments = Table(
@@ -50,6 +54,8 @@ traces = Table(
     Column("output_tokens", BigInteger),
     Column("total_tokens", BigInteger),
     Column("size_bytes", BigInteger),
+    # The trace's metadata: one JSON object of strings (``metadata.<key>`` filters read it).
+    Column("metadata", JsonText),
     Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms", "trace_id"),
     Index("ix_traces_client_request_id", "client_request_id"),
 )
@@ -63,15 +69,6 @@ trace_tags = Table(
     PrimaryKeyConstraint("trace_id", "key", name="pk_trace_tags"),
 )
 
-trace_metadata = Table(
-    "trace_metadata",
-    metadata,
-    Column("trace_id", String(64), nullable=False),
-    Column("key", String(250), nullable=False),
-    Column("value", Text, nullable=False),
-    PrimaryKeyConstraint("trace_id", "key", name="pk_trace_metadata"),
-)
-
 spans = Table(
     "spans",
     metadata,
@@ -81,12 +78,18 @@ spans = Table(
     Column("name", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("status_message", Text),
     Column("start_time_ns", BigInteger, nullable=False),
     Column("end_time_ns", BigInteger),
-    # The span as MLflow 3's exchange dict (``Span.to_dict()``), JSON text.
-    Column("content", Text, nullable=False),
-    # Attribute values decoded (not JSON-in-JSON), for ``span.attributes.<k>`` filters.
-    Column("attributes", JsonText, nullable=False),
+    # JSON text of the span's inputs and outputs (NULL when there are none).
+    Column("inputs", Text),
+    Column("outputs", Text),
+    # The other attributes and the span type, decoded (not JSON-in-JSON), one JSON object:
+    # ``span.attributes.<k>`` filters read it. Text on both engines: read back exactly as
+    # written (jsonb would reorder keys and refuse NUL), parsed only by the filters that ask.
+    Column("attributes", Text, nullable=False),
+    # JSON list of MLflow's event dicts; NULL when the span has none.
+    Column("events", Text),
     # The span's words (name, string and number values): what full-text search indexes.
     Column("search_text", Text, nullable=False),
     PrimaryKeyConstraint("trace_id", "span_id", name="pk_spans"),

@@ -2,11 +2,14 @@
 
 Started traces are inserted only if absent (``IN_PROGRESS`` never overwrites a finished trace),
 spans are inserted once per (trace id, span id), finished traces replace their row and upsert
-their tags and metadata. Replaying a batch after a failed commit stores nothing twice.
+their tags; metadata keys merge (a finished trace's win, a started one only adds keys).
+Replaying a batch after a failed commit stores nothing twice.
 
-This is the hot path of the store, so rows are tuples sent with one prepared statement per
-table: ``executemany`` on SQLite, one ``INSERT … SELECT FROM unnest(arrays)`` per table on
-PostgreSQL. The statements are built once from the table definitions, never from data.
+This is the hot path of the store: each span is encoded once (``rows.span_row``), rows are
+tuples sent with one prepared statement per table: ``executemany`` on SQLite, one
+``INSERT … SELECT FROM unnest(arrays)`` per table on PostgreSQL (binary arrays: a multi-row
+insert in one round trip). The statements are built once from the table definitions, never
+from data. Full-text indexing is not done here (see ``fulltext``).
 """
 
 from __future__ import annotations
@@ -19,16 +22,22 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from lanterna.entities.trace import Trace
-from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey
+from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
 from lanterna.store.sql import rows
-from lanterna.store.sql.tables import spans, trace_metadata, trace_tags, traces
+from lanterna.store.sql.tables import spans, trace_tags, traces
 
 _ROW_COLUMNS = {
     "spans": rows.SPAN_COLUMNS,
     "traces": rows.TRACE_COLUMNS,
     "trace_tags": ("trace_id", "key", "value"),
-    "trace_metadata": ("trace_id", "key", "value"),
+}
+#: How a conflicting trace row's metadata merges: the second object's keys win.
+_MERGE = {
+    (False, "update"): "json_patch(coalesce(traces.metadata, '{}'), excluded.metadata)",
+    (False, "nothing"): "json_patch(excluded.metadata, coalesce(traces.metadata, '{}'))",
+    (True, "update"): "coalesce(traces.metadata, '{}'::jsonb) || excluded.metadata",
+    (True, "nothing"): "excluded.metadata || coalesce(traces.metadata, '{}'::jsonb)",
 }
 
 
@@ -37,16 +46,18 @@ class _Statements:
 
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
-        self._cache: dict[tuple[str, str], str] = {}
+        self._cache: dict[tuple[str, str, bool], str] = {}
 
-    def insert(self, table: Table, conflict: str) -> str:
-        key = (table.name, conflict)
+    def insert(self, table: Table, conflict: str, stored_metadata_wins: bool = False) -> str:
+        """``conflict``: "update" replaces a stored row (its metadata keys merged, the new ones
+        winning unless ``stored_metadata_wins``), "nothing" keeps it (adding metadata keys)."""
+        key = (table.name, conflict, stored_metadata_wins)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._build(table, conflict)
+            found = self._cache[key] = self._build(table, conflict, stored_metadata_wins)
         return found
 
-    def _build(self, table: Table, conflict: str) -> str:
+    def _build(self, table: Table, conflict: str, stored_metadata_wins: bool) -> str:
         names = [c.name for c in table.columns]
         expected = _ROW_COLUMNS.get(table.name)
         if expected is not None and tuple(names) != expected:
@@ -60,9 +71,15 @@ class _Statements:
             source = f"SELECT {selected} FROM unnest({arrays}) AS u({listed})"
         else:
             source = "VALUES (" + ", ".join("?" for _ in names) + ")"
+        keep = "nothing" if stored_metadata_wins else conflict
+        merge = _MERGE[(self.postgres, keep)] if "metadata" in names else None
         if conflict == "update":
-            updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
-            action = f"DO UPDATE SET {updates}"
+            updates = [f"{n} = excluded.{n}" for n in names if n not in keys and n != "metadata"]
+            if merge:
+                updates.append(f"metadata = {merge}")
+            action = "DO UPDATE SET " + ", ".join(updates)
+        elif merge:
+            action = f"DO UPDATE SET metadata = {merge}"
         else:
             action = "DO NOTHING"
         return (
@@ -92,11 +109,9 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
         _write_infos(connection, statements, [(i, None) for i in batch.started], final=False)
     sizes: dict[tuple[str, str], int] = {}
     if batch.spans:
-        span_rows = []
-        for span in batch.spans:
-            content = rows.span_content(span)
-            sizes[(span._trace_id, span._span_id)] = _utf8_length(content)
-            span_rows.append(rows.span_row(span, content, postgres))
+        span_rows = [rows.span_row(span, postgres) for span in batch.spans]
+        for row in span_rows:
+            sizes[(row[0], row[1])] = _row_size(row)
         _execute(connection, statements, spans, "nothing", span_rows)
     if batch.finished:
         # A part of a trace continued from another process (its local root has a remote parent)
@@ -105,23 +120,29 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
         parts = [t for t in batch.finished if not _holds_root(t)]
         for found, final in ((whole, True), (parts, False)):
             if found:
-                infos = [(t.info, _size(t, sizes)) for t in found]
+                infos = [(t.info, _size(t, sizes, postgres)) for t in found]
                 _write_infos(connection, statements, infos, final=final)
+
+
+#: What MLflow's exchange dict of a span adds to its values (ids, times, status, keys): the
+#: trace's ``mlflow.trace.sizeBytes`` stays its size as exchange JSON, give or take a few bytes.
+SPAN_ENVELOPE_BYTES = 340
+
+
+def _row_size(row: Row) -> int:
+    values = sum(rows.utf8_length(row[i]) for i in rows.JSON_COLUMNS)
+    return SPAN_ENVELOPE_BYTES + rows.utf8_length(row[3]) + values
 
 
 def _holds_root(trace: Trace) -> bool:
     return any(span.parent_id is None for span in trace.data.spans)
 
 
-def _utf8_length(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
-
-
-def _size(trace: Trace, sizes: dict[tuple[str, str], int]) -> int:
+def _size(trace: Trace, sizes: dict[tuple[str, str], int], postgres: bool) -> int:
     total = 0
     for span in trace.data.spans:
         size = sizes.get((span.trace_id, span.span_id))
-        total += _utf8_length(rows.span_content(span)) if size is None else size
+        total += _row_size(rows.span_row(span, postgres)) if size is None else size
     return total
 
 
@@ -134,17 +155,12 @@ def _write_infos(
     postgres = statements.postgres
     trace_rows = [rows.trace_row(info, size, postgres) for info, size in infos]
     tag_rows: list[Row] = []
-    metadata_rows: list[Row] = []
-    for info, size in infos:
-        tag_rows.extend(rows.key_value_rows(info.trace_id, info.tags, postgres))
-        metadata = info.trace_metadata
-        if size is not None:
-            metadata = {**metadata, TraceMetadataKey.SIZE_BYTES: str(size)}
-        metadata_rows.extend(rows.key_value_rows(info.trace_id, metadata, postgres))
+    for info, _ in infos:
+        if info.tags:
+            tag_rows.extend(rows.key_value_rows(info.trace_id, info.tags, postgres))
     conflict = "update" if final else "nothing"
     _execute(connection, statements, traces, conflict, trace_rows)
-    for table, values in ((trace_tags, tag_rows), (trace_metadata, metadata_rows)):
-        _execute(connection, statements, table, conflict, _unique(values))
+    _execute(connection, statements, trace_tags, conflict, _unique(tag_rows))
 
 
 def _unique(values: list[Row]) -> list[Row]:
