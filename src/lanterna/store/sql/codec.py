@@ -20,8 +20,7 @@ from lanterna.entities._values import safe_text
 try:
     import orjson
 except ImportError:  # the plain install: the standard library does it all, only slower
-    orjson = None
-
+    orjson = None  # type: ignore[assignment]
 
 
 def dumps(value: Any) -> str:

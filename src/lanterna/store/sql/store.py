@@ -275,17 +275,8 @@ class SqlStore:
         wanted = sorted({str(s) for s in span_ids})
         if not wanted or self._missing_file():
             return []
-        contents: list[str] = []
         with self._reading() as connection:
-            for start in range(0, len(wanted), _CHUNK):
-                statement = (
-                    select(spans.c.content)
-                    .where(spans.c.trace_id == trace_id,
-                           spans.c.span_id.in_(wanted[start : start + _CHUNK]))
-                    .order_by(spans.c.start_time_ns, spans.c.span_id)
-                )
-                contents.extend(connection.execute(statement).scalars())
-        return rows.spans_from_contents(contents)
+            return reads.load_spans(connection, trace_id, wanted)
 
     def search_traces(
         self,
