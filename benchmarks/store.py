@@ -1,16 +1,25 @@
-"""The trace store beside MLflow's default local store: throughput, bursts, search latency.
+"""The trace store beside MLflow's default local store and the database's own ceiling:
+throughput, bursts, search latency, big traces.
 
 1. Persisted per second: traces of 10 spans created as fast as possible by one thread, timed
    from the first span until flush returns, for lanterna on SQLite, lanterna on PostgreSQL and
-   MLflow 3 (its default ``sqlite:///mlflow.db``); then the stored traces are counted.
+   MLflow 3 (its default ``sqlite:///mlflow.db``); then the stored traces are counted. Each
+   lanterna row has its **limit**: the very rows lanterna stored (already encoded), inserted
+   again into empty copies of its tables with plain ``sqlite3``/``psycopg`` ``executemany``, one
+   transaction per export batch: what the database takes from Python at best.
 2. Burst: 2,000 traces of 10 spans, then flush; how many were stored whole.
 3. Search: ``search_traces`` p50/p95 (100 results, spans included) over 100,000 stored traces
-   for a status, a tag, a span-name and a full-text filter. The database is filled with bulk
-   writes through the store (``write_batch``), not through tracing, to keep the run short.
+   for a status, a tag, a span-name and a full-text filter; and over 1,000,000 traces on
+   SQLite (``--million``; the database is built once and kept in ``benchmarks/.cache/``). The
+   database is filled with bulk writes through the store (``write_batch``), not through
+   tracing, to keep the run short.
+4. Big traces: ``get_trace`` of a 10,000-span trace, ``get_trace_skeleton`` of a 100,000-span
+   trace (what the UI reads first), p50 of 5.
 
 Each case runs in a fresh interpreter in its own temporary directory.
 
     bash benchmarks/run.sh store.py [--traces 5000] [--search-traces 100000] [--skip-mlflow]
+                                    [--million] [--only persist,burst,search,big]
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -26,10 +36,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 POSTGRES = (os.environ.get("LANTERNA_TEST_POSTGRES_URL")
             or "postgresql://postgres@127.0.0.1:5432/test")
+#: Where the 1,000,000-trace database is kept between runs (git ignores it).
+CACHE = Path(__file__).resolve().parent / ".cache"
+MILLION = 1_000_000
 SEARCHES = {
     "status": "trace.status = 'ERROR'",
     "tag (1 in 1,000)": "tag.customer = 'c42'",
@@ -68,7 +82,75 @@ def worker_persist(system: str, uri: str, traces: int) -> dict[str, Any]:
         filter_string="trace.name = 'agent'", return_type="list"
     )
     whole = sum(1 for t in found if len(t.data.spans) == 10)
-    return {"elapsed": elapsed, "created": created, "stored": len(found), "whole": whole}
+    result = {"elapsed": elapsed, "created": created, "stored": len(found), "whole": whole}
+    if system != "mlflow":
+        result["limit_elapsed"], result["limit_spans"] = _limit(uri)
+    return result
+
+
+def _limit(uri: str) -> tuple[float, int]:
+    """The database's ceiling for the rows lanterna just stored: the same rows (read back as
+    stored, already encoded) inserted into empty copies of the same tables, with the same
+    indexes, by the plain driver's ``executemany``, one transaction per export batch (trace
+    rows and tags with the spans of their batch). Returns (seconds, spans)."""
+    from lanterna.settings import setting
+
+    batch = int(setting("export_batch_size"))
+    tables = ("spans", "traces", "trace_tags")
+    if uri.startswith("sqlite"):
+        import sqlite3
+
+        connection: Any = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        for table in tables:
+            for (sql,) in connection.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+                "AND type IN ('table', 'index') ORDER BY type DESC", (table,)
+            ).fetchall():
+                sql = re.sub(r'^CREATE TABLE "?\w+"?', f"CREATE TABLE limit_{table}", sql)
+                sql = re.sub(r'^CREATE (UNIQUE )?INDEX "?(\w+)"? ON "?\w+"?',
+                             rf"CREATE \1INDEX limit_\2 ON limit_{table}", sql)
+                connection.execute(sql)
+        mark = "?"
+    else:
+        import psycopg
+
+        connection = psycopg.connect(uri, autocommit=True)
+        for table in tables:
+            connection.execute(f"CREATE TABLE limit_{table} (LIKE {table} INCLUDING ALL)")
+        mark = "%s"
+    data: dict[str, list[tuple[Any, ...]]] = {}
+    columns: dict[str, list[str]] = {}
+    for table in tables:
+        cursor = connection.execute(f"SELECT * FROM {table}")
+        columns[table] = [d[0] for d in cursor.description if d[0] != "seq"]
+        listed = ", ".join(columns[table])
+        data[table] = list(connection.execute(f"SELECT {listed} FROM {table}").fetchall())
+    spans = data["spans"]
+    per_trace = max(1, len(spans) // max(1, len(data["traces"])))
+    traces_per_batch = max(1, batch // per_trace)
+    statements = {
+        t: f"INSERT INTO limit_{t} ({', '.join(columns[t])}) VALUES "
+           f"({', '.join(mark for _ in columns[t])})" for t in tables
+    }
+    start = time.perf_counter()
+    span_at = trace_at = tag_at = 0
+    while span_at < len(spans):
+        connection.execute("BEGIN")
+        rows = {"spans": spans[span_at : span_at + batch],
+                "traces": data["traces"][trace_at : trace_at + traces_per_batch],
+                "trace_tags": data["trace_tags"][tag_at : tag_at + traces_per_batch]}
+        for table in tables:
+            if rows[table]:
+                connection.cursor().executemany(statements[table], rows[table])
+        connection.execute("COMMIT")
+        span_at += batch
+        trace_at += traces_per_batch
+        tag_at += traces_per_batch
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return elapsed, len(spans)
 
 
 def worker_search(uri: str, traces: int, rounds: int) -> dict[str, Any]:
@@ -77,7 +159,7 @@ def worker_search(uri: str, traces: int, rounds: int) -> dict[str, Any]:
 
     store = uris.get_store(uri)
     start = time.perf_counter()
-    _fill(store, traces)
+    _fill(store, traces - store.count_traces())  # a cached database is filled once
     filled = time.perf_counter() - start
     store.maintain()  # SQLite: full-text index catches up; PostgreSQL: planner statistics
     indexed = time.perf_counter() - start - filled
@@ -100,6 +182,52 @@ def worker_search(uri: str, traces: int, rounds: int) -> dict[str, Any]:
             row["found"] = len(found)
         results[label] = row
     return results
+
+
+def worker_big(uri: str, spans: int, rounds: int) -> dict[str, Any]:
+    """One trace of ``spans`` spans written through the store; get_trace and the skeleton."""
+    from lanterna.entities import Span, Trace, TraceInfo, TraceState
+    from lanterna.entities.trace import TraceData
+    from lanterna.store import uri as uris
+    from lanterna.store.batch import ExportBatch
+
+    store = uris.get_store(uri)
+    trace_id = f"tr-{uuid.uuid4().hex}"
+    start = time.time_ns()
+    root_id = uuid.uuid4().hex[:16]
+    made = []
+    for k in range(spans):
+        made.append(Span.from_dict({
+            "trace_id": trace_id[3:], "span_id": root_id if k == 0 else uuid.uuid4().hex[:16],
+            "parent_span_id": "" if k == 0 else root_id, "name": f"step-{k % 100}",
+            "start_time_unix_nano": start + k * 1000, "end_time_unix_nano": start + k * 1000 + 500,
+            "status": {"code": "STATUS_CODE_OK", "message": ""},
+            "attributes": {"mlflow.traceRequestId": json.dumps(trace_id),
+                           "mlflow.spanType": json.dumps("TOOL"),
+                           "mlflow.spanInputs": json.dumps({"query": f"question {k}", "k": 5}),
+                           "mlflow.spanOutputs": json.dumps([f"doc {k}-{j}" for j in range(3)]),
+                           "model": json.dumps("gpt-4o")},
+            "events": [],
+        }))
+    info = TraceInfo(trace_id=trace_id, request_time=start // 1_000_000, state=TraceState.OK,
+                     execution_duration=spans, trace_metadata={}, tags={})
+    for at in range(0, spans, 5000):
+        batch = ExportBatch()
+        batch.spans.extend(made[at : at + 5000])
+        if at + 5000 >= spans:
+            batch.finished.append(Trace(info, TraceData(spans=made)))
+        store.write_batch(batch)
+    store.maintain()
+    out: dict[str, Any] = {}
+    for label, read in (("get_trace", store.get_trace), ("skeleton", store.get_trace_skeleton)):
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            found = read(trace_id)
+            times.append((time.perf_counter() - t0) * 1000)
+        assert found is not None
+        out[label] = statistics.median(times)
+    return out
 
 
 def _fill(store: Any, traces: int) -> None:
@@ -198,53 +326,95 @@ def main() -> None:
     parser.add_argument("--search-traces", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--million", action="store_true",
+                        help="also search 1,000,000 traces on SQLite (built once, cached)")
+    parser.add_argument("--only", help="comma-separated: persist,burst,search,big")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
         if kind == "persist":
             out = worker_persist(rest[0], rest[1], int(rest[2]))
+        elif kind == "big":
+            out = worker_big(rest[0], int(rest[1]), int(rest[2]))
         else:
             out = worker_search(rest[0], int(rest[1]), int(rest[2]))
         print(json.dumps(out))
         return
 
-    print(f"lanterna store benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} cpus)\n")
+    only = set(args.only.split(",")) if args.only else {"persist", "burst", "search", "big"}
+    print(f"lanterna store benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+          f"load average {os.getloadavg()[0]:.1f} at start)\n")
     with postgres_database() as pg_persist, postgres_database() as pg_burst:
-        systems = [("lanterna SQLite", "lanterna", "sqlite:///lanterna.db"),
-                   ("lanterna PostgreSQL", "lanterna", pg_persist)]
-        if not args.skip_mlflow:
-            systems.append(("MLflow 3 (sqlite)", "mlflow", "-"))
-        print("1. persisted per second: traces of 10 spans, until flush returns")
-        print(f"   {'system':22} {'traces':>7} {'seconds':>8} {'spans/s':>9} {'traces/s':>9}"
-              f" {'stored whole':>13}")
-        for label, system, uri in systems:
-            if uri is None:
-                print(f"   {label:22} skipped (no PostgreSQL)")
-                continue
-            n = args.mlflow_traces if system == "mlflow" else args.traces
-            r = run_worker("persist", system, uri, str(n))
-            print(f"   {label:22} {n:7d} {r['elapsed']:8.2f} {n * 10 / r['elapsed']:9.0f}"
-                  f" {n / r['elapsed']:9.0f} {r['whole']:7d}/{n}")
-        print(f"\n2. burst: {args.burst} traces of 10 spans as fast as possible, then flush")
-        bursts = [("lanterna SQLite", "lanterna", "sqlite:///lanterna.db"),
-                  ("lanterna PostgreSQL", "lanterna", pg_burst)]
-        if not args.skip_mlflow:
-            bursts.append(("MLflow 3 (sqlite)", "mlflow", "-"))
-        for label, system, uri in bursts:
-            if uri is None:
-                continue
-            r = run_worker("persist", system, uri, str(args.burst))
-            print(f"   {label:22} stored whole {r['whole']:5d} of {args.burst}"
-                  f"  (created in {r['created']:.2f} s, flushed by {r['elapsed']:.2f} s)")
-    print(f"\n3. search_traces over {args.search_traces:,} stored traces (5 spans each), "
-          f"100 results with their spans (and without: infos only), {args.rounds} rounds")
+        if "persist" in only:
+            _persist(args, pg_persist)
+        if "burst" in only:
+            _burst(args, pg_burst)
+    if "search" in only:
+        _search(args)
+    if "big" in only:
+        _big(args)
+    print("\nFor scale: MLflow 3.17 answers a 100-trace search over 10,000 traces in "
+          "about 65 ms.")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def _persist(args: argparse.Namespace, pg_persist: str | None) -> None:
+    systems = [("lanterna SQLite", "lanterna", "sqlite:///lanterna.db"),
+               ("lanterna PostgreSQL", "lanterna", pg_persist)]
+    if not args.skip_mlflow:
+        systems.append(("MLflow 3 (sqlite)", "mlflow", "-"))
+    print("1. persisted per second: traces of 10 spans, until flush returns; 'limit': the same "
+          "rows, already encoded,\n   inserted by the plain driver's executemany, one "
+          "transaction per export batch")
+    print(f"   {'system':22} {'traces':>7} {'seconds':>8} {'spans/s':>9} {'traces/s':>9}"
+          f" {'stored whole':>13} {'limit spans/s':>14} {'of limit':>9}")
+    for label, system, uri in systems:
+        if uri is None:
+            print(f"   {label:22} skipped (no PostgreSQL)")
+            continue
+        n = args.mlflow_traces if system == "mlflow" else args.traces
+        r = run_worker("persist", system, uri, str(n))
+        rate = n * 10 / r["elapsed"]
+        line = (f"   {label:22} {n:7d} {r['elapsed']:8.2f} {rate:9.0f}"
+                f" {n / r['elapsed']:9.0f} {r['whole']:7d}/{n}")
+        if "limit_elapsed" in r:
+            limit = r["limit_spans"] / r["limit_elapsed"]
+            line += f" {limit:14.0f} {rate / limit:9.2f}"
+        print(line)
+
+
+def _burst(args: argparse.Namespace, pg_burst: str | None) -> None:
+    print(f"\n2. burst: {args.burst} traces of 10 spans as fast as possible, then flush")
+    bursts = [("lanterna SQLite", "lanterna", "sqlite:///lanterna.db"),
+              ("lanterna PostgreSQL", "lanterna", pg_burst)]
+    if not args.skip_mlflow:
+        bursts.append(("MLflow 3 (sqlite)", "mlflow", "-"))
+    for label, system, uri in bursts:
+        if uri is None:
+            continue
+        r = run_worker("persist", system, uri, str(args.burst))
+        print(f"   {label:22} stored whole {r['whole']:5d} of {args.burst}"
+              f"  (created in {r['created']:.2f} s, flushed by {r['elapsed']:.2f} s)")
+
+
+def _search(args: argparse.Namespace) -> None:
+    print(f"\n3. search_traces, 100 results with their spans (and without: infos only), "
+          f"{args.rounds} rounds; traces of 5 spans")
     with postgres_database() as pg_search:
-        for label, uri in (("lanterna SQLite", "sqlite:///search.db"),
-                           ("lanterna PostgreSQL", pg_search)):
+        cases = [(f"lanterna SQLite, {args.search_traces:,} traces", "sqlite:///search.db",
+                  args.search_traces),
+                 (f"lanterna PostgreSQL, {args.search_traces:,} traces", pg_search,
+                  args.search_traces)]
+        if args.million:
+            cache = CACHE / f"search-{MILLION}.db"
+            CACHE.mkdir(exist_ok=True)
+            cases.append((f"lanterna SQLite, {MILLION:,} traces (cached)",
+                          f"sqlite:///{cache}", MILLION))
+        for label, uri, count in cases:
             if uri is None:
                 continue
-            r = run_worker("search", uri, str(args.search_traces), str(args.rounds))
+            r = run_worker("search", uri, str(count), str(args.rounds))
             print(f"   {label}: filled in {r['fill_s']:.1f} s, index/statistics "
                   f"{r['index_s']:.1f} s")
             for query_label in SEARCHES:
@@ -252,9 +422,24 @@ def main() -> None:
                 print(f"     {query_label:18} p50 {q['p50']:6.1f} ms   p95 {q['p95']:6.1f} ms"
                       f"   | infos only: p50 {q['info_p50']:5.1f} ms  p95 {q['info_p95']:5.1f} ms"
                       f"   ({q['found']} found)")
-    print("\nFor scale: MLflow 3.17 answers a 100-trace search over 10,000 traces in "
-          "about 65 ms.")
 
+
+def _big(args: argparse.Namespace) -> None:
+    print("\n4. big traces, p50 of 5: get_trace of a 10,000-span trace (target 100 ms), the "
+          "skeleton of a 100,000-span trace (target 300 ms)")
+    with postgres_database() as pg_big:
+        for label, uri in (("lanterna SQLite", "sqlite:///big.db"),
+                           ("lanterna PostgreSQL", pg_big)):
+            if uri is None:
+                continue
+            small = run_worker("big", uri, "10000", "5")
+            print(f"   {label:22} get_trace 10,000 spans  p50 {small['get_trace']:7.1f} ms"
+                  f"   (its skeleton {small['skeleton']:6.1f} ms)")
+            if uri.startswith("sqlite"):
+                uri = "sqlite:///big-100k.db"
+            large = run_worker("big", uri, "100000", "5")
+            print(f"   {label:22} skeleton 100,000 spans  p50 {large['skeleton']:7.1f} ms"
+                  f"   (get_trace {large['get_trace']:6.1f} ms)")
 
 if __name__ == "__main__":
     main()
