@@ -21,6 +21,8 @@ class LiveTrace:
     response_preview: str | None = None
     announced = False
     ended = False
+    # Set when a span other than the root starts (a trace of one span waits for export packed).
+    children = False
     # The tracking URI this trace goes to when it is not the process-wide one (a Client's).
     destination: str | None = None
 

@@ -17,9 +17,12 @@ from collections import deque
 from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
+from lanterna.export.compact import pack, unpack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from lanterna.export.base import Exporter
     from lanterna.store.batch import ExportBatch
 
@@ -78,7 +81,7 @@ class Pipeline:
 
     def _reset_runtime_state(self) -> None:
         self.stats = Stats()
-        self._queue: deque[LiveSpan] = deque()
+        self._queue: deque[LiveSpan | tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._drain_lock = threading.RLock()
@@ -95,7 +98,7 @@ class Pipeline:
         if len(queue) >= self.max_queue:
             self._drop(1)
             return
-        queue.append(span)
+        queue.append(pack(span))
         if self._sleeping:
             self._sleeping = False
             self._kick()
@@ -185,6 +188,14 @@ class Pipeline:
         queue = self._queue
         for _ in range(min(len(queue), self.batch_size)):
             live = queue.popleft()
+            if isinstance(live, tuple):  # a trace of one span (see export.compact)
+                trace, span = unpack(live)
+                trace.finished.append(span)
+                batch.spans.append(span)
+                if trace.destination is not None:
+                    batch.destinations[trace.trace_id] = trace.destination
+                batch.finished.append(assemble.finished_trace(trace, span))
+                continue
             trace = live._trace
             span = live.to_immutable_span()
             trace.finished.append(span)

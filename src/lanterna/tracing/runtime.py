@@ -163,6 +163,8 @@ def new_span(
     if parent_id is None or local_root:
         trace.root = span
         live_traces[trace.trace_id] = trace
+    else:
+        trace.children = True
     return span
 
 

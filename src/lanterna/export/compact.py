@@ -1,0 +1,70 @@
+"""Finished single-span traces as tuples while they wait for export.
+
+A program that records many small traces faster than the store takes them keeps a backlog of
+finished spans. Kept as live objects (a ``LiveSpan`` and its ``LiveTrace`` pointing at each
+other), each would be scanned by Python's cyclic garbage collector on the caller's thread, again
+and again, and each would promote work to the oldest generation, triggering full collections
+of the caller's whole heap. So when a trace of one span ends, the caller's thread packs it into
+a tuple of the same values (strings, numbers and the span's already-snapshotted dicts) and lets
+the live pair go at once: the collector untracks such a tuple the first time it meets it when
+its values are atomic, and there is no cycle left to find. Traces of several spans keep the
+live path (their spans are few per trace, and the trace record is shared while it runs).
+"""
+
+from __future__ import annotations
+
+from lanterna.entities.live_trace import LiveTrace
+from lanterna.entities.span import LiveSpan, Span
+from lanterna.entities.span_status import SpanStatus, SpanStatusCode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_STATUSES = {code.value: SpanStatus(code) for code in SpanStatusCode}
+
+
+def pack(span: LiveSpan) -> LiveSpan | tuple[Any, ...]:
+    """The span as it should wait in the queue (caller's thread: keep this short)."""
+    trace: LiveTrace = span._trace
+    if span is not trace.root or trace.children or span._events or trace.announced:
+        return span
+    trace.root = None  # no span <-> trace cycle left for the collector to find
+    status = span._status
+    return (
+        span._trace_id, span._span_id, span._parent_id, span._name, span._span_type,
+        span._start_ns, span._end_ns, status.status_code.value, status.description,
+        span._inputs, span._outputs, span._attributes,
+        trace.experiment_id, trace.tags, trace.metadata, trace.client_request_id, trace.state,
+        trace.request_preview, trace.response_preview, trace.destination,
+    )
+
+
+def unpack(packed: tuple[Any, ...]) -> tuple[LiveTrace, Span]:
+    """The trace record and the frozen span (export thread)."""
+    (trace_id, span_id, parent_id, name, span_type, start, end, code, description, inputs,
+     outputs, attributes, experiment_id, tags, metadata, client_request_id, state,
+     request_preview, response_preview, destination) = packed
+    span = Span.__new__(Span)
+    span._trace_id = trace_id
+    span._span_id = span_id
+    span._parent_id = parent_id
+    span._name = name
+    span._span_type = span_type
+    span._start_ns = start
+    span._end_ns = end
+    span._status = SpanStatus(code, description) if description else _STATUSES[code]
+    span._inputs = inputs
+    span._outputs = outputs
+    span._attributes = attributes
+    span._events = ()
+    trace = LiveTrace(trace_id, experiment_id)
+    trace.tags = tags
+    trace.metadata = metadata
+    trace.ended = True
+    for field, value in (("client_request_id", client_request_id), ("state", state),
+                         ("request_preview", request_preview),
+                         ("response_preview", response_preview), ("destination", destination)):
+        if value is not None:
+            setattr(trace, field, value)
+    return trace, span
