@@ -125,7 +125,8 @@ def _limit(uri: str) -> tuple[float, int]:
     for table in tables:
         cursor = connection.execute(f"SELECT * FROM {table}")
         columns[table] = [d[0] for d in cursor.description if d[0] != "seq"]
-        listed = ", ".join(columns[table])
+        listed = ", ".join(f"{c}::text" if c == "metadata" and mark == "%s" else c
+                           for c in columns[table])  # jsonb as text, as lanterna sends it
         data[table] = list(connection.execute(f"SELECT {listed} FROM {table}").fetchall())
     spans = data["spans"]
     per_trace = max(1, len(spans) // max(1, len(data["traces"])))

@@ -107,18 +107,38 @@ def search_text(
 
 
 def _leaves(value: Any, out: list[str], depth: int) -> None:
+    """Appends the strings and numbers in ``value`` (hot: atoms inside containers are handled
+    inline, without a call each)."""
     kind = type(value)
     if kind is str:
         out.append(value)
-    elif depth > 100:
         return
-    elif kind is dict:
-        for item in value.values():
-            _leaves(item, out, depth + 1)
+    if kind is dict:
+        items: Any = value.values()
     elif kind is list or kind is tuple:
-        for item in value:
+        items = value
+    else:
+        _leaf(value, out)
+        return
+    if depth > 100:
+        return
+    append = out.append
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            append(item)
+        elif kind is int or kind is float:
+            if item == item:  # not NaN
+                append(repr(item))
+        elif kind is dict or kind is list or kind is tuple:
             _leaves(item, out, depth + 1)
-    elif (kind is int or kind is float) and value == value:
+        elif item is not None and kind is not bool:
+            _leaf(item, out)
+
+
+def _leaf(value: Any, out: list[str]) -> None:
+    kind = type(value)
+    if (kind is int or kind is float) and value == value:
         out.append(repr(value))
     elif isinstance(value, str):
         out.append(str(value))

@@ -130,8 +130,16 @@ SPAN_ENVELOPE_BYTES = 340
 
 
 def _row_size(row: Row) -> int:
-    values = sum(rows.utf8_length(row[i]) for i in rows.JSON_COLUMNS)
-    return SPAN_ENVELOPE_BYTES + rows.utf8_length(row[3]) + values
+    """The span's size as exchange JSON: its name and JSON texts in UTF-8, and the envelope."""
+    size = SPAN_ENVELOPE_BYTES
+    for index in _SIZED_COLUMNS:
+        text = row[index]
+        if text is not None:
+            size += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+    return size
+
+
+_SIZED_COLUMNS = (3, *rows.JSON_COLUMNS)
 
 
 def _holds_root(trace: Trace) -> bool:
