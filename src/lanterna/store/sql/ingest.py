@@ -20,7 +20,17 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, cast, func, literal, literal_column, select, update
+from sqlalchemy import (
+    JSON,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from lanterna.entities._values import encode_attribute
@@ -280,7 +290,8 @@ def _write_usage(connection: Connection, totals: dict[str, dict[str, int]]) -> N
         if postgres:
             empty: Any = literal_column("'{}'::jsonb")
             metadata = func.coalesce(traces.c.metadata, empty).op("||")(
-                func.jsonb_build_object(TraceMetadataKey.TOKEN_USAGE, bindparam("usage")))
+                func.jsonb_build_object(TraceMetadataKey.TOKEN_USAGE,
+                                        cast(bindparam("usage"), Text)))
         else:
             metadata = func.json_set(func.coalesce(traces.c.metadata, "{}"),
                                      f'$."{TraceMetadataKey.TOKEN_USAGE}"', bindparam("usage"))
