@@ -262,7 +262,7 @@ def _fill_by_copies(store: Any, traces: int, base: int) -> None:
                 "FROM trace_tags WHERE trace_id NOT LIKE 'tr-__!_%' ESCAPE '!'", (prefix,))
             columns = ("span_id, parent_span_id, name, type, status, status_message, "
                        "start_time_ns, end_time_ns, inputs, outputs, attributes, events, "
-                       "search_text")
+                       "links, search_text")
             shifted = columns.replace("start_time_ns", "start_time_ns + ?").replace(
                 "end_time_ns", "end_time_ns + ?")
             connection.exec_driver_sql(

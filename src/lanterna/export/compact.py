@@ -27,7 +27,8 @@ _STATUSES = {code.value: SpanStatus(code) for code in SpanStatusCode}
 def pack(span: LiveSpan) -> LiveSpan | tuple[Any, ...]:
     """The span as it should wait in the queue (caller's thread: keep this short)."""
     trace: LiveTrace = span._trace
-    if span is not trace.root or trace.children or span._events or trace.announced:
+    if (span is not trace.root or trace.children or span._events or span._links
+            or trace.announced):
         return span
     trace.root = None  # no span <-> trace cycle left for the collector to find
     status = span._status
@@ -58,6 +59,7 @@ def unpack(packed: tuple[Any, ...]) -> tuple[LiveTrace, Span]:
     span._outputs = outputs
     span._attributes = attributes
     span._events = ()
+    span._links = ()
     trace = LiveTrace(trace_id, experiment_id)
     trace.tags = tags
     trace.metadata = metadata

@@ -26,7 +26,7 @@ _CHUNK = 1000
 SPAN_COLUMNS = [
     spans.c.trace_id, spans.c.span_id, spans.c.parent_span_id, spans.c.name, spans.c.type,
     spans.c.status, spans.c.status_message, spans.c.start_time_ns, spans.c.end_time_ns,
-    spans.c.inputs, spans.c.outputs, spans.c.attributes, spans.c.events,
+    spans.c.inputs, spans.c.outputs, spans.c.attributes, spans.c.events, spans.c.links,
 ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from lanterna.entities.span import Span, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
+from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.entities.trace_info import TraceInfo, TraceMetadataKey, TraceTagKey
 from lanterna.entities.trace_state import TraceState
@@ -56,10 +57,11 @@ def utf8_length(text: str | None) -> int:
 #: Column order of a span row (``spans`` table, without SQLite's ``seq``).
 SPAN_COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "type", "status", "status_message",
-    "start_time_ns", "end_time_ns", "inputs", "outputs", "attributes", "events", "search_text",
+    "start_time_ns", "end_time_ns", "inputs", "outputs", "attributes", "events", "links",
+    "search_text",
 )
 #: Where the JSON texts sit in a span row (their lengths make the trace's size).
-JSON_COLUMNS = (9, 10, 11, 12)
+JSON_COLUMNS = (9, 10, 11, 12, 13)
 
 
 def span_row(span: Span, postgres: bool) -> tuple[Any, ...]:
@@ -70,6 +72,8 @@ def span_row(span: Span, postgres: bool) -> tuple[Any, ...]:
     attributes_json = dumps(attributes)
     events = span._events
     events_json = dumps([e.to_dict() for e in events]) if events else None
+    links = span._links
+    links_json = dumps([link.to_dict() for link in links]) if links else None
     status = span._status
     name, kind, message = span._name, span._span_type, status.description or None
     search = search_text(name, inputs, outputs, own, message, events)
@@ -81,7 +85,7 @@ def span_row(span: Span, postgres: bool) -> tuple[Any, ...]:
         message, span._start_ns, span._end_ns,
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
-        attributes_json, events_json, search,
+        attributes_json, events_json, links_json, search,
     )
 
 
@@ -174,7 +178,7 @@ _STATUSES = {code.value: SpanStatus(code) for code in SpanStatusCode}
 def span_from_row(
     trace_id: str, span_id: str, parent_id: str | None, name: str, kind: str, status: str,
     message: str | None, start: int, end: int | None, inputs: str | None, outputs: str | None,
-    attributes: str | None, events: str | None,
+    attributes: str | None, events: str | None, links: str | None,
 ) -> Span:
     """A span from its columns, without decoding its values (``_PENDING`` until read)."""
     from lanterna.entities.span import _PENDING
@@ -192,6 +196,7 @@ def span_from_row(
     span._outputs = None
     span._attributes = StoredValues(inputs, outputs, attributes)  # type: ignore[assignment]
     span._events = [SpanEvent.from_dict(e) for e in codec.loads(events)] if events else ()
+    span._links = [Link.from_dict(k) for k in codec.loads(links)] if links else ()
     return span
 
 

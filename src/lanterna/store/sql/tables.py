@@ -88,8 +88,9 @@ spans = Table(
     # ``span.attributes.<k>`` filters read it. Text on both engines: read back exactly as
     # written (jsonb would reorder keys and refuse NUL), parsed only by the filters that ask.
     Column("attributes", Text, nullable=False),
-    # JSON list of MLflow's event dicts; NULL when the span has none.
+    # JSON lists of MLflow's event dicts and of the span's links; NULL when it has none.
     Column("events", Text),
+    Column("links", Text),
     # The span's words (name, string and number values): what full-text search indexes.
     Column("search_text", Text, nullable=False),
     PrimaryKeyConstraint("trace_id", "span_id", name="pk_spans"),

@@ -2,7 +2,7 @@
 
 A span's stored ``content`` (MLflow's exchange dict as JSON, attribute values JSON-in-JSON) is
 split into columns: status message, inputs, outputs, attributes (decoded, one JSON object, as
-before), events; the ``trace_metadata`` table becomes ``traces.metadata``. Every value is
+before), events, links; the ``trace_metadata`` table becomes ``traces.metadata``. Every value is
 carried over exactly as the public API reads it: the conversion runs in Python, chunk by chunk,
 through the same decoding the previous release used. SQLite keeps each span's ``seq`` (and so
 its full-text index entry); PostgreSQL's full-text index is rebuilt on the new table.
@@ -30,7 +30,8 @@ depends_on = None
 _CHUNK = 5_000
 _NEW_SPAN_COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "type", "status", "status_message",
-    "start_time_ns", "end_time_ns", "inputs", "outputs", "attributes", "events", "search_text",
+    "start_time_ns", "end_time_ns", "inputs", "outputs", "attributes", "events", "links",
+    "search_text",
 )
 
 
@@ -85,6 +86,7 @@ def _span_columns(bind: Any, postgres: bool) -> None:
         sa.Column("outputs", sa.Text),
         sa.Column("attributes", sa.Text, nullable=False),
         sa.Column("events", sa.Text),
+        sa.Column("links", sa.Text),
         sa.Column("search_text", sa.Text, nullable=False),
     ]
     if postgres:
@@ -175,7 +177,7 @@ def _convert(fixed: Any, content: str, search_text: str, postgres: bool) -> tupl
     span = Span.from_dict(json.loads(content))
     inputs, outputs, own = span.inputs, span.outputs, span.own_attributes
     attributes = codec.dumps({SpanAttributeKey.SPAN_TYPE: span.span_type, **own})
-    events = span.events
+    events, links = span.events, span.links
     return (
         trace_id, span_id, parent_id, name, kind, status,
         span.status.description or None, start, end,
@@ -183,6 +185,7 @@ def _convert(fixed: Any, content: str, search_text: str, postgres: bool) -> tupl
         None if outputs is None else codec.dumps(outputs),
         attributes,
         codec.dumps([e.to_dict() for e in events]) if events else None,
+        codec.dumps([link.to_dict() for link in links]) if links else None,
         search_text,
     )
 
