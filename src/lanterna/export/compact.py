@@ -28,7 +28,7 @@ def pack(span: LiveSpan) -> LiveSpan | tuple[Any, ...]:
     """The span as it should wait in the queue (caller's thread: keep this short)."""
     trace: LiveTrace = span._trace
     if (span is not trace.root or trace.children or span._events or span._links
-            or trace.announced):
+            or trace.announced or span.__class__ is not LiveSpan):  # subclasses freeze late
         return span
     trace.root = None  # no span <-> trace cycle left for the collector to find
     status = span._status
