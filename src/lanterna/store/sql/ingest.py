@@ -98,7 +98,7 @@ def _insert_placeholders(connection: Connection, infos: list[TraceInfo]) -> set[
     statements = writes._STATEMENTS[postgres]
     if postgres:  # RETURNING names the rows this statement inserted, even under concurrency
         trace_rows = [rows.trace_row(info, None, True) for info in infos]
-        sql = statements.insert(traces, "nothing") + " RETURNING trace_id"
+        sql = statements.insert(traces, "skip") + " RETURNING trace_id"
         result = connection.exec_driver_sql(
             sql, tuple(list(c) for c in zip(*trace_rows, strict=True)))
         created = set(result.scalars())
@@ -113,10 +113,9 @@ def _insert_placeholders(connection: Connection, infos: list[TraceInfo]) -> set[
         writes._execute(connection, statements, traces, "nothing", [
             rows.trace_row(info, None, False) for info in infos if info.trace_id in created])
     fresh = [info for info in infos if info.trace_id in created]
-    for table, pick in ((trace_tags, _tags), (trace_metadata, _metadata)):
-        values = [row for info in fresh
-                  for row in rows.key_value_rows(info.trace_id, pick(info), postgres)]
-        writes._execute(connection, statements, table, "nothing", values)
+    values = [row for info in fresh
+              for row in rows.key_value_rows(info.trace_id, info.tags, postgres)]
+    writes._execute(connection, statements, trace_tags, "nothing", values)
     return created
 
 

@@ -50,7 +50,8 @@ class _Statements:
 
     def insert(self, table: Table, conflict: str, stored_metadata_wins: bool = False) -> str:
         """``conflict``: "update" replaces a stored row (its metadata keys merged, the new ones
-        winning unless ``stored_metadata_wins``), "nothing" keeps it (adding metadata keys)."""
+        winning unless ``stored_metadata_wins``), "nothing" keeps it (adding metadata keys),
+        "skip" leaves it untouched (so ``RETURNING`` names only the rows inserted)."""
         key = (table.name, conflict, stored_metadata_wins)
         found = self._cache.get(key)
         if found is None:
@@ -72,7 +73,9 @@ class _Statements:
         else:
             source = "VALUES (" + ", ".join("?" for _ in names) + ")"
         keep = "nothing" if stored_metadata_wins else conflict
-        merge = _MERGE[(self.postgres, keep)] if "metadata" in names else None
+        merge = None
+        if "metadata" in names and conflict != "skip":
+            merge = _MERGE[(self.postgres, keep)]
         if conflict == "update":
             updates = [f"{n} = excluded.{n}" for n in names if n not in keys and n != "metadata"]
             if merge:
