@@ -106,7 +106,7 @@ def run_schemathesis(schema: Any, base_url: str) -> list[str]:
                                        headers={"Authorization": f"Bearer {TOKEN}"},
                                        checks=CHECKS)
             except (AssertionError, checks.FailureGroup) as failure:
-                failures.append(f"{operation.label}: {str(failure)[:500]}")
+                failures.append(f"{operation.label}: {str(failure)[:2000]}")
 
         return check
 

@@ -118,6 +118,9 @@ def to_response(exc: BaseException) -> Response:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
             return error_response(404, "NOT_FOUND", exc.message)
         return error_response(400, "INVALID_PARAMETER_VALUE", exc.message)
+    if isinstance(exc, (OverflowError, UnicodeError)):  # a value no database column takes
+        return error_response(400, "INVALID_PARAMETER_VALUE",
+                              f"A value cannot be stored: {_first_line_of(exc)}")
     if isinstance(exc, HTTPException):
         code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
         headers = dict(exc.headers) if exc.headers else None
@@ -137,8 +140,13 @@ def handlers() -> dict[Any, Any]:
     from sqlalchemy.exc import SQLAlchemyError
 
     expected = (ApiError, MlflowException, HTTPException, SQLAlchemyError, ConnectionError,
-                TimeoutError, Exception)
+                TimeoutError, OverflowError, UnicodeError, Exception)
     return {kind: handle for kind in expected}
+
+
+def _first_line_of(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from lanterna.server.errors import ApiError, invalid
 TRACE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 _SPAN_ID = re.compile(r"[0-9a-fA-F]{16}")
 _TRUE = ("true", "1", "yes")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _FALSE = ("false", "0", "no")
 
 
@@ -80,7 +81,16 @@ def string_field(data: dict[str, Any], name: str, *, required: bool = True) -> s
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise invalid(f"{name!r} must be a string, got {type(value).__name__}.")
-    return str(value)
+    return _text(str(value), name)
+
+
+def _text(value: str, name: str) -> str:
+    """JSON may carry lone UTF-16 surrogates, which no database stores: refused up front."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid(f"{name!r} holds an unpaired UTF-16 surrogate (not valid text).") from None
+    return value
 
 
 def int_field(data: dict[str, Any], name: str) -> int | None:
@@ -89,6 +99,8 @@ def int_field(data: dict[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(f"{name!r} must be an integer, got {type(value).__name__}.")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise invalid(f"{name!r} must fit in 64 bits, got {value}.")
     return value
 
 
@@ -98,4 +110,4 @@ def string_list_field(data: dict[str, Any], name: str) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise invalid(f"{name!r} must be a list of strings.")
-    return value
+    return [_text(v, name) for v in value]

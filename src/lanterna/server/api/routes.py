@@ -218,8 +218,12 @@ class Api:
 def _trace_info(item: dict[str, Any]) -> TraceInfo:
     try:
         info = TraceInfo.from_dict(item)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
         raise invalid(f"Invalid trace info: {exc}.") from None
+    for name, value in (("request_time", info.request_time),
+                        ("execution_duration", info.execution_duration)):
+        if value is not None and not params.INT64_MIN <= value <= params.INT64_MAX:
+            raise invalid(f"A trace info's {name} must fit in 64 bits, got {value}.")
     if not params.TRACE_ID.fullmatch(info.trace_id):
         raise invalid(f"Invalid trace id {info.trace_id[:80]!r} in a trace info.")
     return info
