@@ -13,8 +13,9 @@ if TYPE_CHECKING:  # a protocol for the type checker only; nothing imports typin
     from lanterna.store.batch import ExportBatch
 
     class Exporter(Protocol):
-        def export(self, batch: ExportBatch) -> None:
-            """Deliver a batch; raise to have the pipeline retry it with back-off."""
+        def export(self, batch: ExportBatch) -> object:
+            """Deliver a batch; raise to have the pipeline retry it with back-off. Return
+            None, or a ``pipeline.Unstored`` counting spans that will never be stored."""
 
         def shutdown(self) -> None:
             """Release resources; called once at exit after the last batch."""

@@ -38,14 +38,19 @@ class InMemoryExporter:
                     trace = _merged(previous, trace)
                 self._traces[trace.trace_id] = trace
                 self._spans += len(trace.data.spans)
-            finished_now = {t.trace_id for t in batch.finished}
-            for span in batch.spans:  # spans that ended after their root was exported
-                if span.trace_id in finished_now:
-                    continue
+            # Spans that are not in their trace's cached copy yet: ended after the root was
+            # exported, or after the root in this very batch (the trace was assembled at the
+            # root, so a child later in the batch is not in it).
+            included: dict[str, set[str]] = {}
+            for span in batch.spans:
                 known = self._traces.get(span.trace_id)
-                if known is not None and all(
-                    s.span_id != span.span_id for s in known.data.spans
-                ):
+                if known is None:
+                    continue
+                ids = included.get(span.trace_id)
+                if ids is None:
+                    ids = included[span.trace_id] = {s.span_id for s in known.data.spans}
+                if span.span_id not in ids:
+                    ids.add(span.span_id)
                     known.data.spans.append(span)
                     known.data.spans.sort(key=lambda s: s.start_time_ns)
                     self._spans += 1
@@ -85,6 +90,12 @@ class InMemoryExporter:
                     self._spans -= len(trace.data.spans)
                     deleted += 1
             return deleted
+
+    def after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # the parent's export thread may have held it
+
+    def has(self, trace_id: str) -> bool:
+        return trace_id in self._traces
 
     def clear(self) -> None:
         with self._lock:

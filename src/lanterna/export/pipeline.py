@@ -2,14 +2,20 @@
 
 The caller's thread only appends to a deque (and, when the worker sleeps, sets an Event once per
 batch). The worker freezes spans, assembles finished traces, and hands batches to exporters.
-``flush`` drains on the calling thread, so it never waits on a sleeping worker. After ``fork``
-the child starts with an empty queue and its own worker; the parent's spans stay the parent's.
+
+Every wait is bounded. A flush (explicit, before a read, at exit, on SIGTERM) asks the worker to
+hurry and waits for it, so a store that hangs inside a call (a socket that never answers, a
+SQLite file locked by another process) holds up the worker, never the caller: the flush gives up
+once the store has made no progress for ``GIVE_UP_SECONDS`` since the flush started.
+
+The counters always add up: every span handed to ``put`` is, at any moment, exactly one of
+exported, queued, in flight (taken by the worker, being written or retried), dropped or rejected.
+After ``fork`` the child starts with an empty queue and its own worker; the parent's spans stay
+the parent's.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
 import threading
 import time
 from collections import deque
@@ -21,6 +27,7 @@ from lanterna.export.compact import pack, unpack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lanterna.export.base import Exporter
@@ -31,30 +38,47 @@ LINGER_SECONDS = 0.05
 DROP_WARNING_INTERVAL = 10.0
 MAX_BACKOFF_SECONDS = 2.0
 MIN_BACKOFF_SECONDS = 0.05
-#: A flush stops waiting once the store has failed for this long (the worker keeps trying).
-FLUSH_GIVES_UP_AFTER_FAILING = 3.0
+#: A flush stops waiting once the store has made no progress for this long since the flush
+#: started (the worker keeps trying in the background).
+GIVE_UP_SECONDS = 3.0
 #: How long one worker attempt may retry before it lets go of the drain lock and backs off.
 WORKER_ATTEMPT_SECONDS = 5.0
 FOREVER = 10.0**9
-JOIN_SECONDS = 5.0
+#: How long ``fork`` waits for a store write (or driver import) under way to finish.
+FORK_WAIT_SECONDS = 2.0
+#: At exit, how long the worker may take to finish its upkeep step once the queue is empty.
+JOIN_SECONDS = 1.0
 
 
 class Stats:
     """Counters readable through ``lanterna.tracing.export_stats()``."""
 
     __slots__ = ("spans_exported", "traces_exported", "spans_dropped", "batches_retried",
-                 "export_failures", "spans_rejected")
+                 "export_failures", "spans_rejected", "in_flight")
 
     def __init__(self) -> None:
         self.spans_exported = 0
         self.traces_exported = 0
-        self.spans_dropped = 0  # queue full, or still unexported at exit
+        self.spans_dropped = 0  # queue full, or still unexported when exit gave up
         self.batches_retried = 0
         self.export_failures = 0  # failed attempts (each is retried)
         self.spans_rejected = 0  # refused by the store for their content (logged)
+        self.in_flight = 0  # taken from the queue, being written or waiting for a retry
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Unstored:
+    """What an exporter returns when some spans of a batch will never be stored (refused for
+    their content, or no driver to store them with): the pipeline counts them as rejected or
+    dropped instead of exported. Returning None means the whole batch was delivered."""
+
+    __slots__ = ("rejected", "dropped")
+
+    def __init__(self, rejected: int = 0, dropped: int = 0) -> None:
+        self.rejected = rejected
+        self.dropped = dropped
 
 
 class Pipeline:
@@ -63,21 +87,19 @@ class Pipeline:
         self.max_queue = max_queue
         self.batch_size = batch_size
         self._reset_runtime_state()
-        os.register_at_fork(after_in_child=self._after_fork_in_child)
 
-    def _after_fork_in_child(self) -> None:
-        """A forked child exports its own spans only, counted from zero, and flushes them when
-        it exits: at interpreter exit (atexit) or, for a multiprocessing child that leaves with
-        ``os._exit``, through multiprocessing's own exit hook."""
+    def before_fork(self) -> None:
+        """Waits (bounded) until no exporter runs, and holds them off until the fork is done."""
+        self._held_for_fork = self._exporting.acquire(timeout=FORK_WAIT_SECONDS)
+
+    def after_fork_in_parent(self) -> None:
+        if self._held_for_fork:
+            self._held_for_fork = False
+            self._exporting.release()
+
+    def after_fork_in_child(self) -> None:
+        """A forked child exports its own spans only, counted from zero."""
         self._reset_runtime_state()
-        import sys
-
-        mp_util = sys.modules.get("multiprocessing.util")
-        if mp_util is not None:  # its child bootstrap clears finalizers, then runs after-forkers
-            try:
-                mp_util.register_after_fork(self, _flush_at_multiprocessing_exit)
-            except Exception as exc:
-                _errors.report(exc, "fork setup")
 
     def _reset_runtime_state(self) -> None:
         self.stats = Stats()
@@ -85,6 +107,17 @@ class Pipeline:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._drain_lock = threading.RLock()
+        # Held while an exporter runs (a store write, the first import of a database driver):
+        # ``fork`` waits for it, so a child never inherits a half-done import or transaction.
+        self._exporting = threading.Lock()
+        self._held_for_fork = False
+        # Guards the counters, the queue's hand-over to the worker, and wakes flushes waiting
+        # for progress.
+        self._state = threading.Condition(threading.Lock())
+        self._taken = 0  # spans the worker took from the queue, ever
+        self._settled = 0  # of those, spans counted as exported, rejected or dropped
+        self._urgent = False  # a flush waits: skip the linger
+        self._abandoned = False  # exit gave up on what was left: count nothing twice
         self._sleeping = True
         self._thread: threading.Thread | None = None
         self._last_drop_warning = 0.0
@@ -103,23 +136,42 @@ class Pipeline:
             self._sleeping = False
             self._kick()
 
-    def _kick(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(
-                target=self._run, name="lanterna-export", daemon=True
-            )
-            self._thread.start()
+    def put_first(self, span: LiveSpan) -> None:
+        """At exit: the spans lanterna ends itself (traces left open) go first in line."""
+        self._queue.appendleft(span)
+
+    def put_after_exit(self, span: LiveSpan) -> None:
+        """Spans that end once the exit flush is over (daemon threads, late exit handlers):
+        counted as dropped, quietly; the interpreter is going away."""
+        with self._state:
+            self.stats.spans_dropped += 1
+
+    def _kick(self) -> bool:
+        """Wakes the worker, starting it if needed; False if no thread can be started (the
+        interpreter is shutting down)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=self._run, name="lanterna-export", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                self._sleeping = True
+                return False
+            self._thread = thread
         self._wake.set()
+        return True
 
     def _drop(self, count: int) -> None:
-        self.stats.spans_dropped += count
+        with self._state:
+            self.stats.spans_dropped += count
+            dropped = self.stats.spans_dropped
         now = time.monotonic()
         if now - self._last_drop_warning >= DROP_WARNING_INTERVAL:
             self._last_drop_warning = now
             _log.warning(
                 "lanterna dropped spans: the export queue is full (%d spans; %d dropped so far). "
                 "The store is too slow or unreachable; raise LANTERNA_EXPORT_QUEUE_SIZE or check "
-                "the store.", self.max_queue, self.stats.spans_dropped,
+                "the store.", self.max_queue, dropped,
             )
 
     # -- worker ----------------------------------------------------------------------------
@@ -128,12 +180,12 @@ class Pipeline:
         while not self._stopping.is_set():
             self._wake.wait()
             self._wake.clear()
-            if self._stopping.wait(LINGER_SECONDS):
+            if not self._urgent and self._stopping.wait(LINGER_SECONDS):
                 break
             done = False
             try:
                 # A bounded attempt: while the store fails, the drain lock is released between
-                # tries, so a flush on another thread is never stuck behind the worker.
+                # tries, so nothing else waiting on it is stuck behind the worker.
                 done = self.drain(time.monotonic() + WORKER_ATTEMPT_SECONDS)
                 if done:
                     backoff = MIN_BACKOFF_SECONDS
@@ -141,8 +193,8 @@ class Pipeline:
             except Exception as exc:  # drain already guards exporters; this is a last resort
                 _errors.report(exc, "export worker")
             if not done and self._pending_retry is not None:
-                if self._stopping.wait(backoff):
-                    break
+                if self._stopping.is_set() or self._wake.wait(backoff):
+                    continue  # a flush asked for a try now (or we stop)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 self._wake.set()
                 continue
@@ -160,13 +212,13 @@ class Pipeline:
                 idle(self._busy)
 
     def _busy(self) -> bool:
-        return bool(self._queue) or self._stopping.is_set()
+        return bool(self._queue) or self._urgent or self._stopping.is_set()
 
     def drain(self, deadline: float | None = None) -> bool:
-        """Export everything queued so far; True when nothing is left."""
+        """Export everything queued so far on this thread; True when nothing is left."""
         wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
         if not self._drain_lock.acquire(timeout=wait):
-            return False  # the worker holds it, retrying a store that is down
+            return False  # another thread holds it, retrying a store that is down
         try:
             while True:
                 if self._pending_retry is not None:
@@ -186,8 +238,12 @@ class Pipeline:
 
         batch = ExportBatch()
         queue = self._queue
-        for _ in range(min(len(queue), self.batch_size)):
-            live = queue.popleft()
+        store_answered()  # the worker is alive and starts a batch
+        with self._state:
+            taken = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
+            self._taken += len(taken)
+            self.stats.in_flight += len(taken)
+        for live in taken:
             if isinstance(live, tuple):  # a trace of one span (see export.compact)
                 trace, span = unpack(live)
                 trace.finished.append(span)
@@ -217,12 +273,25 @@ class Pipeline:
         until ``deadline`` (or until the pipeline stops). Returns False if it gave up; the
         batch then stays pending and is retried first next time."""
         delay = MIN_BACKOFF_SECONDS
+        unstored = Unstored()
         while True:
-            targets = [e for e in targets if not self._export_one(e, batch)]
+            failed = []
+            for exporter in targets:
+                outcome = self._export_one(exporter, batch)
+                if outcome is False:
+                    failed.append(exporter)
+                    continue
+                if outcome is not None and outcome is not True:
+                    unstored.rejected = max(unstored.rejected, outcome.rejected)
+                    unstored.dropped = max(unstored.dropped, outcome.dropped)
+                if self._urgent:
+                    self.notify_progress()  # e.g. get_trace waits for the in-process cache
+            targets = failed
             if not targets:
                 break
             self._pending_retry = (batch, targets)
-            self.stats.batches_retried += 1
+            with self._state:
+                self.stats.batches_retried += 1
             if deadline is not None and self._give_up(deadline, delay):
                 return False
             if self._stopping.wait(delay):
@@ -233,24 +302,41 @@ class Pipeline:
             _log.warning("lanterna export recovered after %.1f s of failures.",
                          time.monotonic() - self._failing_since)
             self._failing_since = None
-        self.stats.spans_exported += len(batch.spans)
-        self.stats.traces_exported += len(batch.finished)
+        self._settle(batch, unstored)
         return True
+
+    def _settle(self, batch: ExportBatch, unstored: Unstored) -> None:
+        count = len(batch.spans)
+        rejected = min(unstored.rejected, count)
+        dropped = min(unstored.dropped, count - rejected)
+        with self._state:
+            if self._abandoned:
+                return  # exit already counted this batch as dropped
+            stats = self.stats
+            stats.in_flight -= count
+            stats.spans_exported += count - rejected - dropped
+            stats.spans_rejected += rejected
+            stats.spans_dropped += dropped
+            stats.traces_exported += len(batch.finished)
+            self._settled += count
+            self._state.notify_all()
 
     def _give_up(self, deadline: float, delay: float) -> bool:
         """An attempt stops retrying at its deadline, or as soon as the store has been failing
         for a while: a dead store must not block the program, at exit or anywhere else. The
-        worker then backs off and tries again; a flush returns False."""
+        worker then backs off and tries again."""
         now = time.monotonic()
         failing_for = now - self._failing_since if self._failing_since is not None else 0.0
-        return now + delay > deadline or failing_for > FLUSH_GIVES_UP_AFTER_FAILING
+        return now + delay > deadline or failing_for > GIVE_UP_SECONDS
 
-    def _export_one(self, exporter: Exporter, batch: ExportBatch) -> bool:
+    def _export_one(self, exporter: Exporter, batch: ExportBatch) -> bool | Unstored | None:
+        """True/None/Unstored once delivered, False when it failed (to be retried)."""
         try:
-            exporter.export(batch)
-            return True
+            with self._exporting:
+                return exporter.export(batch)  # type: ignore[return-value]
         except Exception as exc:
-            self.stats.export_failures += 1
+            with self._state:
+                self.stats.export_failures += 1
             now = time.monotonic()
             if self._failing_since is None:
                 self._failing_since = now
@@ -263,44 +349,93 @@ class Pipeline:
                 )
             return False
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def flush(self, timeout: float | None = 30.0) -> bool:
-        """Export what is queued, on the calling thread; False if it gave up (see _give_up)."""
-        deadline = time.monotonic() + (FOREVER if timeout is None else timeout)
+    # -- flushing ------------------------------------------------------------------------------
+    def flush(self, timeout: float | None = 30.0, until: Callable[[], bool] | None = None) -> bool:
+        """Waits until every span queued before the call is exported (True), or gives up
+        (False): after ``timeout`` seconds, or once the store has made no progress for
+        ``GIVE_UP_SECONDS`` since the flush started. ``until()`` true ends the wait early."""
         try:
-            return self.drain(deadline)
+            return self._flush(FOREVER if timeout is None else max(0.0, float(timeout)), until)
         except Exception as exc:
             _errors.report(exc, "flush")
             return False
 
-    def shutdown(self, timeout: float = 30.0) -> None:
+    def _flush(self, timeout: float, until: Callable[[], bool] | None) -> bool:
+        start = time.monotonic()
+        deadline = start + timeout
+        if self._thread is threading.current_thread():
+            return self.drain(min(deadline, start + GIVE_UP_SECONDS))
+        state = self._state
+        with state:
+            target = self._taken + len(self._queue)
+            if self._settled >= target:
+                return True
+            self._urgent = True
+        try:
+            self._sleeping = False
+            if not self._kick():  # no worker can run: export on this thread, bounded
+                return self.drain(min(deadline, start + GIVE_UP_SECONDS))
+            last_progress, seen = start, -1
+            with state:
+                while self._settled < target:
+                    if until is not None and until():
+                        return True
+                    now = time.monotonic()
+                    if self._settled != seen:
+                        if seen >= 0:
+                            last_progress = now
+                        seen = self._settled
+                    give_up_at = min(deadline, last_progress + GIVE_UP_SECONDS)
+                    if now >= give_up_at or self._abandoned:
+                        return False
+                    state.wait(give_up_at - now)
+                return True
+        finally:
+            self._urgent = False
+
+    def notify_progress(self) -> None:
+        """An exporter delivered something a waiting flush's ``until`` may be looking for."""
+        with self._state:
+            self._state.notify_all()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def shutdown(self, timeout: float = 30.0) -> bool:
+        """Exports what is queued (bounded as ``flush`` is), counts what could not be, stops
+        the worker and closes the exporters. True when everything was exported."""
         done = self.flush(timeout)
         if not done:
-            lost = len(self._queue) + (
-                len(self._pending_retry[0].spans) if self._pending_retry else 0
-            )
-            self.stats.spans_dropped += lost
-            _log.warning("lanterna could not export %d spans before exit.", lost)
+            with self._state:
+                lost = len(self._queue) + self.stats.in_flight
+                self._queue.clear()
+                self.stats.spans_dropped += lost
+                self.stats.in_flight = 0
+                self._abandoned = True
+                self._state.notify_all()
+            _log.warning("lanterna could not export %d spans before exit (the store made no "
+                         "progress for %g s); they are counted as dropped.", lost,
+                         GIVE_UP_SECONDS)
         self._stopping.set()
         self._wake.set()
+        if not done:
+            return False  # the worker is stuck in the store: closing it could wait forever
         worker = self._thread
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout=JOIN_SECONDS)  # let its upkeep step finish before the exit
+            if worker.is_alive():
+                return True
         for exporter in self.exporters:
             try:
                 exporter.shutdown()
             except Exception as exc:
                 _errors.report(exc, "exporter shutdown")
+        return True
 
     def queued(self) -> int:
         return len(self._queue)
 
-
-def _flush_at_multiprocessing_exit(pipeline: Pipeline) -> None:
-    import multiprocessing.util
-
-    multiprocessing.util.Finalize(pipeline, pipeline.shutdown, exitpriority=10)
-
-
-def register_atexit(pipeline: Pipeline) -> None:
-    atexit.register(pipeline.shutdown)
+    def counters(self) -> dict[str, int]:
+        """The counters and the queue length, read together (they always add up)."""
+        with self._state:
+            found = self.stats.as_dict()
+            found["queued"] = len(self._queue)
+        return found

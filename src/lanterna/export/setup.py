@@ -10,17 +10,19 @@ import threading
 
 from lanterna.entities.span import LiveSpan
 from lanterna.export.memory import InMemoryExporter
-from lanterna.export.pipeline import Pipeline, register_atexit
+from lanterna.export.pipeline import Pipeline
 from lanterna.export.store_exporter import StoreExporter
 from lanterna.settings import setting
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lanterna.entities.trace import Trace
     from lanterna.export.base import Exporter
 
 memory = InMemoryExporter()
-store_exporter = StoreExporter(lambda: pipeline().stats)
+store_exporter = StoreExporter()
 _pipeline: Pipeline | None = None
 _lock = threading.Lock()
 
@@ -35,7 +37,6 @@ def pipeline() -> Pipeline:
                     max_queue=int(setting("export_queue_size")),
                     batch_size=int(setting("export_batch_size")),
                 )
-                register_atexit(_pipeline)
     return _pipeline
 
 
@@ -78,15 +79,38 @@ def _otlp_configured() -> bool:
         "OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
+def current() -> Pipeline | None:
+    """The pipeline, if a span was ever exported by this process."""
+    return _pipeline
+
+
+def before_fork() -> None:
+    if _pipeline is not None:
+        _pipeline.before_fork()
+
+
+def after_fork_in_parent() -> None:
+    if _pipeline is not None:
+        _pipeline.after_fork_in_parent()
+
+
+def after_fork_in_child() -> None:
+    """A forked child starts with an empty queue and fresh locks."""
+    memory.after_fork_in_child()
+    if _pipeline is not None:
+        _pipeline.after_fork_in_child()
+
+
 def put(span: LiveSpan) -> None:
     """The tracing runtime's sink: the first call creates the pipeline, later ones append."""
     pipeline().put(span)
 
 
-def flush(timeout: float | None = 30.0) -> bool:
+def flush(timeout: float | None = 30.0, until: Callable[[], bool] | None = None) -> bool:
+    """Bounded: see ``Pipeline.flush``."""
     if _pipeline is None:
         return True
-    return _pipeline.flush(timeout)
+    return _pipeline.flush(timeout, until)
 
 
 def stored_trace(trace_id: str) -> Trace | None:

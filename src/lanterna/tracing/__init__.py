@@ -148,12 +148,12 @@ class context:  # noqa: N801 - a function-like context manager, named as MLflow 
 
 
 def export_stats() -> dict[str, int]:
-    """Counters of the export pipeline: spans and traces exported, spans dropped, retries."""
+    """Counters of the export pipeline, read together: at every moment ``spans_exported +
+    queued + in_flight + spans_dropped + spans_rejected`` is the number of spans ended."""
     from lanterna import _errors
     from lanterna.export import setup
 
-    stats = setup.pipeline().stats.as_dict()
-    stats["queued"] = setup.pipeline().queued()
+    stats = setup.pipeline().counters()
     stats["internal_errors"] = sum(_errors.internal_error_counts().values())
     for exporter in setup.pipeline().exporters:  # an exporter's own counters (otlp_*)
         counters = getattr(exporter, "counters", None)
