@@ -61,3 +61,23 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> Iterator[str]:
     with database("sqlite", tmp_path) as found:
         yield found
+
+
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One fresh database per module and engine (tests in it share it)."""
+    with database(request.param, tmp_path_factory.mktemp("store")) as found:
+        yield found
+
+
+@pytest.fixture
+def use_store(store_url: str) -> Iterator[str]:
+    """Points this process at ``store_url`` for the test (and back afterwards)."""
+    lanterna.set_tracking_uri(store_url)
+    try:
+        yield store_url
+    finally:
+        lanterna.flush_trace_async_logging()
+        lanterna.set_tracking_uri(None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from lanterna import _log
-from lanterna.entities._values import decode_attribute, encode_attribute, snapshot
+from lanterna.entities._values import decode_attribute, encode_attribute, safe_text, snapshot
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -382,7 +382,8 @@ class LiveSpan(Span):
     def set_attribute(self, key: str, value: Any) -> None:
         if self._end_ns is not None:
             return
-        key = str(key)
+        if key.__class__ is not str:
+            key = safe_text(key)  # never raises, even for a key whose __str__ does
         if key in _RESERVED_SLOTS:
             self._set_reserved(key, value)
         else:
@@ -425,11 +426,11 @@ class LiveSpan(Span):
                 f"add_event takes a SpanEvent, got {type(event).__name__}; "
                 "build one with SpanEvent(name=..., attributes={...})."
             )
-        attributes = {str(k): snapshot(v) for k, v in (event.attributes or {}).items()}
+        attributes = {safe_text(k): snapshot(v) for k, v in (event.attributes or {}).items()}
         if not self._events:
             self._events = []
         self._events.append(  # type: ignore[union-attr]
-            SpanEvent(str(event.name), int(event.timestamp), attributes)
+            SpanEvent(safe_text(event.name), event.timestamp, attributes)
         )
 
     def add_link(self, link: Link) -> None:

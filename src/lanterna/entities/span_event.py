@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from lanterna.exceptions import MlflowException
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -18,7 +20,12 @@ class SpanEvent:
         self, name: str, timestamp: int | None = None, attributes: dict[str, Any] | None = None
     ) -> None:
         self.name = name
-        self.timestamp = time.time_ns() if timestamp is None else timestamp
+        self.timestamp = time.time_ns() if timestamp is None else _checked_timestamp(timestamp)
+        if attributes is not None and not isinstance(attributes, dict):
+            raise MlflowException(
+                f"SpanEvent attributes must be a dict of names to values, got "
+                f"{type(attributes).__name__}; pass attributes={{'key': value}}."
+            )
         self.attributes = {} if attributes is None else attributes
 
     def __eq__(self, other: object) -> bool:
@@ -90,3 +97,24 @@ def _safe_str(obj: object) -> str:
         return str(obj)
     except Exception:
         return f"<{type(obj).__name__} whose __str__ failed>"
+
+
+_MAX_TIMESTAMP_NS = 2**63 - 1
+
+
+def _checked_timestamp(timestamp: Any) -> int:
+    """Nanoseconds since the epoch as an int, or a clear error naming the fix."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)) or (
+        isinstance(timestamp, float) and not timestamp.is_integer()
+    ):
+        raise MlflowException(
+            f"SpanEvent timestamp must be an int of nanoseconds since the epoch (such as "
+            f"time.time_ns()), got {timestamp!r}."
+        )
+    value = int(timestamp)
+    if not 0 <= value <= _MAX_TIMESTAMP_NS:
+        raise MlflowException(
+            f"SpanEvent timestamp {value} is out of range: use nanoseconds since the epoch "
+            "(such as time.time_ns())."
+        )
+    return value

@@ -40,6 +40,10 @@ class SpanStatus:
 
     def __init__(self, status_code: SpanStatusCode | str, description: str = "") -> None:
         self.status_code = SpanStatusCode.coerce(status_code)
+        if description and description.__class__ is not str:
+            from lanterna.entities._values import safe_text
+
+            description = safe_text(description)  # a status never fails on its description
         self.description = description or ""
 
     def __eq__(self, other: object) -> bool:

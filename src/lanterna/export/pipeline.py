@@ -50,6 +50,15 @@ FORK_WAIT_SECONDS = 2.0
 JOIN_SECONDS = 1.0
 
 
+_answered_at = [0.0]
+
+
+def store_answered(*_args: object, **_kwargs: object) -> None:
+    """The store answered something (a connection, a statement): it is slow, not stuck. A
+    flush waiting for a long write keeps waiting while this happens."""
+    _answered_at[0] = time.monotonic()
+
+
 class Stats:
     """Counters readable through ``lanterna.tracing.export_stats()``."""
 
@@ -353,7 +362,8 @@ class Pipeline:
     def flush(self, timeout: float | None = 30.0, until: Callable[[], bool] | None = None) -> bool:
         """Waits until every span queued before the call is exported (True), or gives up
         (False): after ``timeout`` seconds, or once the store has made no progress for
-        ``GIVE_UP_SECONDS`` since the flush started. ``until()`` true ends the wait early."""
+        ``GIVE_UP_SECONDS`` since the flush started (progress: a batch written, or the store
+        answering a statement of a long write). ``until()`` true ends the wait early."""
         try:
             return self._flush(FOREVER if timeout is None else max(0.0, float(timeout)), until)
         except Exception as exc:
@@ -385,6 +395,7 @@ class Pipeline:
                         if seen >= 0:
                             last_progress = now
                         seen = self._settled
+                    last_progress = max(last_progress, _answered_at[0])
                     give_up_at = min(deadline, last_progress + GIVE_UP_SECONDS)
                     if now >= give_up_at or self._abandoned:
                         return False

@@ -42,6 +42,8 @@ class StoreExporter:
     def _export(self, batch: ExportBatch) -> Unstored | None:
         from lanterna.store import uri
 
+        _listen_for_answers()
+
         if not batch.destinations:
             return self._write(uri.get_store(), batch)
         from lanterna.store.batch import split_by_destination
@@ -111,6 +113,24 @@ class StoreExporter:
             except Exception as exc:
                 _debug("store upkeep postponed: %s", exc)
         uri.dispose_all()
+
+
+_listening: list[bool] = []
+
+
+def _listen_for_answers() -> None:
+    """Every connection made and statement answered tells a waiting flush the store is alive
+    (a slow schema creation is not a hung database)."""
+    if _listening:
+        return
+    _listening.append(True)
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from lanterna.export.pipeline import store_answered
+
+    event.listen(Engine, "engine_connect", store_answered)
+    event.listen(Engine, "after_cursor_execute", store_answered)
 
 
 def _is_outage(exc: BaseException) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextvars import Token
 
+from lanterna.entities._values import safe_text
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.trace_info import TraceMetadataKey
 from lanterna.tracing import runtime
@@ -121,12 +122,12 @@ class context:  # noqa: N801 - a function-like context manager, named as MLflow 
         session_id: str | None = None,
         user: str | None = None,
     ) -> None:
-        self._metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self._metadata = {safe_text(k): safe_text(v) for k, v in (metadata or {}).items()}
         if session_id is not None:
             self._metadata[TraceMetadataKey.SESSION] = str(session_id)
         if user is not None:
             self._metadata[TraceMetadataKey.USER] = str(user)
-        self._tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        self._tags = {safe_text(k): safe_text(v) for k, v in (tags or {}).items()}
         self._enabled = enabled
         self._tokens: list[Token[Scope | None]] = []
 

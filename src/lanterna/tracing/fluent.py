@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextvars import Token
 
 from lanterna import _errors, _log
+from lanterna.entities._values import safe_text
 from lanterna.entities.span import LiveSpan, NoOpSpan
 from lanterna.entities.span_type import SpanType
 from lanterna.entities.trace_info import TraceMetadataKey
@@ -109,8 +110,8 @@ def start_span_no_context(
         runtime.add_links(span, links)
         if span.__class__ is LiveSpan and span is span._trace.root:  # type: ignore[union-attr]
             trace = span._trace  # type: ignore[union-attr]
-            trace.tags.update({str(k): str(v) for k, v in (tags or {}).items()})
-            trace.metadata.update({str(k): str(v) for k, v in (metadata or {}).items()})
+            trace.tags.update({safe_text(k): safe_text(v) for k, v in (tags or {}).items()})
+            trace.metadata.update({safe_text(k): safe_text(v) for k, v in (metadata or {}).items()})
         return span
     except Exception as exc:
         _errors.report(exc, f"starting span {name!r}")
@@ -164,9 +165,9 @@ def update_current_trace(
             raise MlflowException(f"{label} must be a string, got {type(preview).__name__}.")
     trace = span._trace
     if tags:
-        trace.tags.update({str(k): str(v) for k, v in tags.items()})
+        trace.tags.update({safe_text(k): safe_text(v) for k, v in tags.items()})
     if metadata:
-        trace.metadata.update({str(k): str(v) for k, v in metadata.items()})
+        trace.metadata.update({safe_text(k): safe_text(v) for k, v in metadata.items()})
     if session_id is not None:
         trace.metadata[TraceMetadataKey.SESSION] = str(session_id)
     if user is not None:

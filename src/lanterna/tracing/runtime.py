@@ -10,7 +10,7 @@ import threading
 import time
 
 from lanterna import _errors
-from lanterna.entities._values import snapshot
+from lanterna.entities._values import safe_text, snapshot
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan, NoOpSpan
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -108,7 +108,7 @@ def start_span(
             trace.metadata.update(current_scope.metadata)
             trace.tags.update(current_scope.tags)
         return new_span(trace, None, name, span_type, inputs, attributes, start_time_ns)
-    if parent.__class__ is LiveSpan:
+    if parent.__class__ is LiveSpan and parent._end_ns is None:  # type: ignore[union-attr]
         return new_span(parent._trace, parent.span_id, name, span_type,  # type: ignore[union-attr]
                         inputs, attributes, start_time_ns)
     if parent.__class__ is NoOpSpan:
@@ -120,9 +120,29 @@ def start_span(
         trace = LiveTrace(remote.trace_id, experiment_id or config.experiment_id)
         return new_span(trace, remote.span_id, name, span_type, inputs, attributes,
                         start_time_ns, local_root=True)
+    if parent._end_ns is not None:  # type: ignore[union-attr]
+        # Context managers exited out of order left an ended span current: its nearest open
+        # ancestor is the parent (a new trace if none is open).
+        open_parent = open_ancestor(parent)  # type: ignore[arg-type]
+        if open_parent is None:
+            return start_span(name, span_type, None, inputs, attributes, start_time_ns,
+                              sampling_ratio, experiment_id)
+        parent = open_parent
     # A LiveSpan subclass: an OpenTelemetry span lanterna captures.
     return new_span(parent._trace, parent.span_id, name, span_type,  # type: ignore[union-attr]
                     inputs, attributes, start_time_ns)
+
+
+def open_ancestor(span: LiveSpan) -> LiveSpan | None:
+    """``span`` if it is still open, else its nearest ancestor that is (None if none is)."""
+    trace = span._trace
+    while span._end_ns is not None:
+        parent_id = span._parent_id
+        found = trace.open.get(parent_id) if parent_id is not None else None
+        if found is None:
+            return None
+        span = found
+    return span
 
 
 def new_span(
@@ -146,8 +166,8 @@ def new_span(
     span._trace_id = trace.trace_id
     span._span_id = span_id = span_id or ids.new_span_id()
     span._parent_id = parent_id
-    span._name = name if name.__class__ is str else str(name)
-    span._span_type = span_type if span_type.__class__ is str else str(span_type)
+    span._name = name if name.__class__ is str else safe_text(name)
+    span._span_type = span_type if span_type.__class__ is str else safe_text(span_type)
     span._start_ns = start_time_ns or _time_ns()
     span._end_ns = None
     span._status = _UNSET_STATUS
@@ -194,12 +214,39 @@ def finish(span: LiveSpan, end_time_ns: int | None = None) -> None:
 LiveSpan._finish = finish
 
 
+#: The note a span carries when a span processor of the user's failed on it.
+PROCESSOR_FAILED_ATTRIBUTE = "lanterna.processorFailed"
+
+
 def _run_processors(processors: Iterable[SpanProcessor], span: LiveSpan) -> None:
     for processor in processors:
         try:
             processor(span)
         except Exception as exc:
-            _errors.report(exc, "span processor")
+            _withhold_values(span, processor, exc)
+            return
+
+
+def _withhold_values(span: LiveSpan, processor: SpanProcessor, exc: Exception) -> None:
+    """Fail closed: a processor (e.g. one redacting secrets) that raised may have left the
+    span's values unredacted, so none of them leave the process; the span is still stored,
+    with a note saying which processor failed."""
+    name = getattr(processor, "__qualname__", None) or type(processor).__name__
+    try:
+        reason = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        reason = type(exc).__name__
+    note = (f"your span processor {name} raised {reason[:300]}; the span's inputs, outputs, "
+            "attributes and events were withheld")
+    span._inputs = None
+    span._outputs = None
+    span._events = ()
+    span._attributes = {PROCESSOR_FAILED_ATTRIBUTE: note}
+    from lanterna import _log
+
+    _log.warning("lanterna: %s (span %r of trace %s). Fix the processor passed to "
+                 "lanterna.tracing.configure(span_processors=...).", note, span._name,
+                 span._trace_id)
 
 
 def last_trace_id(thread_local: bool = False) -> str | None:
@@ -209,10 +256,13 @@ def last_trace_id(thread_local: bool = False) -> str | None:
 
 
 def current_live_span() -> LiveSpan | None:
+    """The current span; never an ended one (see ``open_ancestor``)."""
     span = current_span.get()
-    if span.__class__ is LiveSpan or isinstance(span, LiveSpan):  # or captured from OTel
-        return span  # type: ignore[return-value]
-    return None
+    if span.__class__ is not LiveSpan and not isinstance(span, LiveSpan):  # or captured
+        return None  # from OpenTelemetry
+    if span._end_ns is not None:  # type: ignore[union-attr]
+        return open_ancestor(span)  # type: ignore[arg-type]
+    return span  # type: ignore[return-value]
 
 
 def reset() -> None:

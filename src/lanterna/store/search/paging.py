@@ -87,12 +87,16 @@ def decode_token(token: str, query: str, width: int) -> list[Any]:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         values = data["after"]
-        ok = isinstance(values, list) and len(values) == width
-    except (ValueError, TypeError, KeyError, AttributeError):
+        ok = isinstance(values, list) and len(values) == width and all(
+            _sort_value(v) for v in values
+        )
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeError, RecursionError):
         ok = False
     if not ok:
+        shown = repr(token[:40]) if isinstance(token, str) else type(token).__name__
         raise MlflowException(
-            f"Invalid page_token {token[:40]!r}: pass the token a previous search returned."
+            f"invalid page_token {shown}: pass the token a previous search returned "
+            "(next_page_token), unchanged."
         )
     if data.get("query") != query:
         raise MlflowException(
@@ -100,3 +104,26 @@ def decode_token(token: str, query: str, width: int) -> list[Any]:
             "repeat the same search to continue it."
         )
     return list(values)
+
+
+def _sort_value(value: Any) -> bool:
+    """A value a real token holds: what a sort column stores (a forged one may hold anything)."""
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return value == value and abs(value) != float("inf")
+    if isinstance(value, str):
+        return _encodable(value)
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text

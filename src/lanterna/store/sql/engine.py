@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from lanterna.store.search.patterns import like_match
+from lanterna.store.search.rlike import regexp
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 15.0
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
@@ -95,6 +96,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA wal_autocheckpoint=8192")
         cursor.close()
         dbapi_connection.create_function("lanterna_like", 3, like_match, deterministic=True)
+        dbapi_connection.create_function("regexp", 2, regexp, deterministic=True)  # bounded
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -4,7 +4,7 @@ The write path calls ``storable_rows`` on every batch of rows it sends and ``sto
 for the JSON it builds, so no value a user can record loses a span or a trace:
 
 - text with lone surrogates (no database stores them as UTF-8): each becomes U+FFFD;
-- NUL characters on PostgreSQL (its text types refuse them): U+FFFD;
+- NUL characters (PostgreSQL refuses them, SQLite's LIKE stops at them): U+FFFD;
 - NaN and ±Infinity: kept as JSON's ``NaN``/``Infinity`` tokens in span content (as MLflow
   writes them; Python reads them back), and as the strings ``"NaN"``, ``"Infinity"``,
   ``"-Infinity"`` in JSON columns PostgreSQL parses (``jsonb`` refuses the tokens);
@@ -35,16 +35,18 @@ _NON_FINITE = {"NaN", "Infinity", "-Infinity"}
 
 
 def storable_text(text: str, postgres: bool) -> str:
-    """``text`` without what the database refuses (lone surrogates; NUL on PostgreSQL)."""
+    """``text`` without what a database refuses or mishandles: lone surrogates, and NUL
+    (PostgreSQL refuses it; SQLite's LIKE and GLOB stop at it), each becoming U+FFFD. Both
+    engines store the same text, and a filter's NUL is read the same way."""
     if text.isascii():
-        if postgres and "\x00" in text:
+        if "\x00" in text:
             return text.replace("\x00", "\ufffd")
         return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = _replace_surrogates(text)
-    if postgres and "\x00" in text:
+    if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     return text
 
@@ -64,7 +66,7 @@ def storable_rows(values: Iterable[tuple[Any, ...]], postgres: bool) -> list[tup
         for cell in row:
             kind = type(cell)
             if kind is str:
-                if not cell.isascii() or (postgres and "\x00" in cell):
+                if not cell.isascii() or "\x00" in cell:
                     break
             elif kind is int and not INT64_MIN <= cell <= INT64_MAX:
                 break

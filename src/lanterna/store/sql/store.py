@@ -26,9 +26,10 @@ from lanterna.exceptions import InvalidFilterError, MlflowException, StoreError
 from lanterna.store import skeleton
 from lanterna.store.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Experiment
 from lanterna.store.batch import ExportBatch
-from lanterna.store.search import paging
+from lanterna.store.search import limits, paging
 from lanterna.store.search.compile import Clause, compile_filter
 from lanterna.store.search.parser import parse_filter, parse_order_by
+from lanterna.store.search.rlike import RLIKE_SECONDS, TIMED_OUT
 from lanterna.store.sql import engine as engines
 from lanterna.store.sql import (
     fulltext,
@@ -40,6 +41,7 @@ from lanterna.store.sql import (
     span_search,
     writes,
 )
+from lanterna.store.sql.storable import storable_rows, storable_text
 from lanterna.store.sql.tables import experiments, spans, trace_tags, traces
 
 _CHUNK = 500
@@ -126,6 +128,11 @@ class SqlStore:
             with self._serial, self.engine().connect() as connection, connection.begin():
                 yield connection
         except DBAPIError as exc:
+            if "user-defined function raised exception" in str(exc.orig):
+                raise InvalidFilterError(
+                    f"Invalid filter: {TIMED_OUT} (over {RLIKE_SECONDS:g} s on one value); "
+                    "simplify it, or use LIKE."
+                ) from exc
             if "regular expression" in str(exc.orig):
                 raise InvalidFilterError(f"Invalid filter: RLIKE pattern ({exc.orig})") from exc
             raise self._error("read from", exc) from exc
@@ -246,7 +253,7 @@ class SqlStore:
 
     # -- reads --------------------------------------------------------------------------------
     def get_trace(self, trace_id: str) -> Trace | None:
-        if self._missing_file():
+        if self._missing_file() or not limits.plausible_id(trace_id):
             return None
         with self._reading() as connection:
             row = connection.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
@@ -326,7 +333,9 @@ class SqlStore:
         ``DRIVE_BELOW``) drives the query: those traces are fetched and sorted, instead of
         walking every trace in order until enough match."""
         keys = paging.sort_keys(parse_order_by(order_by))
-        clauses = compile_filter(parse_filter(filter_string), self.dialect)
+        parsed = parse_filter(limits.checked_filter_text(filter_string))
+        limits.check_filter_values(parsed)
+        clauses = compile_filter(parsed, self.dialect)
         ids = sorted({str(e) for e in experiment_ids}) if experiment_ids else []
         query = paging.fingerprint(
             filter_string or "", [(k.key, k.ascending) for k in keys], ids
@@ -427,9 +436,10 @@ class SqlStore:
     def _change_tag(self, trace_id: str, key: str, value: str | None) -> bool:
         if len(key) > 250:
             raise MlflowException(f"Tag keys are at most 250 characters; {key[:40]!r}… is longer.")
-        if self._missing_file():
+        if self._missing_file() or not limits.plausible_id(trace_id):
             return False
         postgres = self.dialect == "postgresql"
+        key = storable_text(key, postgres)
         with self._user_writing() as connection:
             exists = connection.execute(
                 select(traces.c.trace_id).where(traces.c.trace_id == trace_id)
@@ -440,9 +450,9 @@ class SqlStore:
                 delete(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key)
             )
             if value is not None:
-                _, stored_key, stored_value = next(
-                    rows.key_value_rows(trace_id, {key: value}, postgres)
-                )
+                _, stored_key, stored_value = storable_rows(
+                    rows.key_value_rows(trace_id, {key: value}, postgres), postgres
+                )[0]
                 connection.execute(
                     trace_tags.insert().values(trace_id=trace_id, key=stored_key,
                                                value=stored_value)
@@ -559,8 +569,25 @@ def _check_delete_arguments(
         raise MlflowException(
             "delete_traces needs trace_ids=[...] or max_timestamp_millis=<ms since epoch>."
         )
-    if max_traces is not None and (not isinstance(max_traces, int) or max_traces < 1):
+    if max_traces is not None and (
+        isinstance(max_traces, bool) or not isinstance(max_traces, int) or max_traces < 1
+    ):
         raise MlflowException(f"max_traces must be a positive integer, got {max_traces!r}.")
+    if max_timestamp_millis is not None and (
+        isinstance(max_timestamp_millis, bool) or not isinstance(max_timestamp_millis, int)
+        or not 0 <= max_timestamp_millis < 2**63
+    ):
+        raise MlflowException(
+            "max_timestamp_millis must be an int of milliseconds since the epoch (such as "
+            f"int(time.time() * 1000)), got {max_timestamp_millis!r}; nothing was deleted."
+        )
+    if trace_ids is not None and (
+        isinstance(trace_ids, str) or not all(isinstance(t, str) for t in trace_ids)
+    ):
+        raise MlflowException(
+            "trace_ids must be a list of trace id strings (such as ['tr-…']); nothing was "
+            "deleted."
+        )
 
 
 def _driver(connection: Connection, clauses: list[Clause]) -> Clause | None:
