@@ -37,13 +37,59 @@ class Setting:
         try:
             if self.kind is bool:
                 return raw.strip().lower() in ("1", "true", "yes", "on")
-            return self.kind(raw)
+            value = self.kind(raw.strip())
         except ValueError:
-            from lanterna import _log
+            return _refuse(env, raw, f"not a valid {_KIND_NAMES.get(self.kind, 'value')}",
+                           self.default)
+        rule = _RULES.get(self.name)
+        if rule is not None:
+            problem, safe = rule(value)
+            if problem:
+                return _refuse(env, raw, problem, safe)
+        return value
 
-            _log.warning("Ignoring %s=%r: not a valid %s; using %r.", env, raw,
-                         self.kind.__name__, self.default)
-            return self.default
+
+def _refuse(env: str, raw: str, problem: str, safe: Any) -> Any:
+    """One warning per variable and value (settings are read more than once)."""
+    if (env, raw) not in _warned:
+        _warned.add((env, raw))
+        from lanterna import _log
+
+        _log.warning("Ignoring %s=%r: %s; using %r.", env, raw, problem, safe)
+    return safe
+
+
+_warned: set[tuple[str, str]] = set()
+_KIND_NAMES = {int: "whole number", float: "number", str: "text"}
+
+
+def _positive(value: Any) -> tuple[str, Any]:
+    return ("it must be 1 or more", None) if value < 1 else ("", value)
+
+
+def _ratio(value: float) -> tuple[str, Any]:
+    if value != value:
+        return "it must be a number from 0 to 1", 1.0
+    if not 0.0 <= value <= 1.0:
+        return "it must be from 0 to 1", min(1.0, max(0.0, value))
+    return "", value
+
+
+def _seconds(value: float) -> tuple[str, Any]:
+    if value != value or value <= 0 or value == float("inf"):
+        return "it must be a positive, finite number of seconds", None
+    return "", value
+
+
+def check_sampling_ratio(value: Any) -> float:
+    """``sampling_ratio`` given in code: a number from 0 to 1, or a clear error."""
+    from lanterna.exceptions import MlflowException
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise MlflowException(
+            f"sampling_ratio must be a number from 0 to 1 (1 keeps every trace), got {value!r}."
+        )
+    return float(value)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -90,6 +136,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("raise_internal_errors", "LANTERNA_RAISE_INTERNAL_ERRORS", False, bool,
             "Re-raise lanterna's own internal errors instead of logging them (for tests)."),
 )
+
+
+def _size_rule(name: str) -> Any:
+    def rule(value: int) -> tuple[str, Any]:
+        problem, _ = _positive(value)
+        return problem, next(item.default for item in SETTINGS if item.name == name)
+
+    return rule
+
+
+_RULES: dict[str, Any] = {
+    "sampling_ratio": _ratio,
+    "trace_timeout_seconds": _seconds,
+    "export_queue_size": _size_rule("export_queue_size"),
+    "export_batch_size": _size_rule("export_batch_size"),
+}
 
 
 def setting(name: str) -> Any:

@@ -45,7 +45,7 @@ GIVE_UP_SECONDS = 3.0
 WORKER_ATTEMPT_SECONDS = 5.0
 FOREVER = 10.0**9
 #: How long ``fork`` waits for a store write (or driver import) under way to finish.
-FORK_WAIT_SECONDS = 2.0
+FORK_WAIT_SECONDS = 5.0
 #: At exit, how long the worker may take to finish its upkeep step once the queue is empty.
 JOIN_SECONDS = 1.0
 

@@ -10,7 +10,7 @@ one bad trace never blocks the others; the refused ones are logged and counted.
 from __future__ import annotations
 
 from lanterna import _errors
-from lanterna.export.pipeline import Unstored
+from lanterna.export.pipeline import Unstored, store_answered
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # nothing here imports typing at run time (``import lanterna`` stays light)
@@ -28,7 +28,9 @@ class StoreExporter:
 
     def export(self, batch: ExportBatch) -> Unstored | None:
         """Writes the batch; returns what could not be stored (None: everything was)."""
+        remove_hook = _imports_are_progress()
         try:
+            _listen_for_answers()
             return self._export(batch)
         except ImportError as exc:  # retrying cannot install a package: say so once, go on
             from lanterna import _log
@@ -38,11 +40,11 @@ class StoreExporter:
                 _log.warning("lanterna cannot store traces (they stay in memory only): %s",
                              exc)
             return Unstored(dropped=len(batch.spans))
+        finally:
+            remove_hook()
 
     def _export(self, batch: ExportBatch) -> Unstored | None:
         from lanterna.store import uri
-
-        _listen_for_answers()
 
         if not batch.destinations:
             return self._write(uri.get_store(), batch)
@@ -118,6 +120,23 @@ class StoreExporter:
 _listening: list[bool] = []
 
 
+class _ImportsAreProgress:
+    """While the store loads (its first use imports SQLAlchemy, Alembic, a driver: seconds on a
+    busy machine), each module imported tells a waiting flush that the worker is not stuck."""
+
+    def find_spec(self, *_args: object) -> None:
+        store_answered()
+
+
+def _imports_are_progress() -> Callable[[], None]:
+    """Installs ``_ImportsAreProgress``; returns what removes it."""
+    import sys
+
+    hook = _ImportsAreProgress()
+    sys.meta_path.insert(0, hook)  # type: ignore[arg-type]
+    return lambda: sys.meta_path.remove(hook)  # type: ignore[arg-type]
+
+
 def _listen_for_answers() -> None:
     """Every connection made and statement answered tells a waiting flush the store is alive
     (a slow schema creation is not a hung database)."""
@@ -126,8 +145,6 @@ def _listen_for_answers() -> None:
     _listening.append(True)
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
-
-    from lanterna.export.pipeline import store_answered
 
     event.listen(Engine, "engine_connect", store_answered)
     event.listen(Engine, "after_cursor_execute", store_answered)

@@ -7,6 +7,7 @@ from contextvars import Token
 from lanterna.entities._values import safe_text
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.trace_info import TraceMetadataKey
+from lanterna.settings import check_sampling_ratio
 from lanterna.tracing import runtime
 from lanterna.tracing import threads as _threads  # installs on first span or context()
 from lanterna.tracing.context import Scope, scope
@@ -104,7 +105,7 @@ def configure(
     if propagate_to_threads is not None:
         updated.propagate_to_threads = propagate_to_threads
     if sampling_ratio is not None:
-        updated.sampling_ratio = float(sampling_ratio)
+        updated.sampling_ratio = check_sampling_ratio(sampling_ratio)
     runtime.config = updated
     return _Configuration(previous)
 
