@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e '.[all,test]'
 python3 -m ruff check src tests benchmarks
 python3 -m mypy
-python3 -m pytest -q "$@"
+rm -f .coverage .coverage.*
+# Coverage includes the subprocesses the tests start ([tool.coverage.run] in pyproject.toml).
+python3 -m pytest -q --cov --cov-report=term:skip-covered "$@"
