@@ -34,7 +34,8 @@ LAYERS: dict[str, set[str]] = {
 LEAVES = {"lanterna._log", "lanterna._errors", "lanterna.exceptions", "lanterna.settings"}
 #: Modules of the public surface (by dotted name); everything else belongs to its package.
 PUBLIC = {
-    "lanterna", "lanterna._traces", "lanterna._wiring", "lanterna._store_fluent",
+    "lanterna", "lanterna._traces", "lanterna._wiring", "lanterna._lifecycle",
+    "lanterna._store_fluent",
     "lanterna.client", "lanterna.tracing",
 }
 #: Modules that belong to another layer than their folder says: ``python -m lanterna`` runs the

@@ -25,8 +25,13 @@ _RETURN_TYPES = ("pandas", "list")
 def set_tracking_uri(uri: str | Path | None) -> None:
     """Send traces to ``uri`` from now on: ``sqlite:///path``, ``postgresql://…``, ``memory://``.
 
-    Traces already finished go to the store they were made for first."""
-    setup.flush()
+    Traces already finished go to the store they were made for first; a trace still open goes
+    there too, whole, when it ends."""
+    from lanterna.tracing import runtime
+
+    flushed = setup.flush()
+    if runtime.live_traces or not flushed:
+        setup.pin_destination(_uri.resolve(), list(runtime.live_traces.values()))
     _uri.set_tracking_uri(uri)
 
 

@@ -444,6 +444,10 @@ class Pipeline:
     def queued(self) -> int:
         return len(self._queue)
 
+    def queued_spans(self) -> list[LiveSpan]:
+        with self._state:
+            return list(self._queue)
+
     def counters(self) -> dict[str, int]:
         """The counters and the queue length, read together (they always add up)."""
         with self._state:

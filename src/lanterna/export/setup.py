@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lanterna.entities.live_trace import LiveTrace
     from lanterna.entities.trace import Trace
     from lanterna.export.base import Exporter
 
@@ -77,6 +78,17 @@ def _otlp_configured() -> bool:
     return any(os.environ.get(name) for name in (
         "LANTERNA_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
+def pin_destination(uri: str, live: list[LiveTrace]) -> None:
+    """Traces still open (``live``) or queued keep going to ``uri`` when the tracking URI
+    changes, so each is stored whole in one store."""
+    traces = list(live)
+    if _pipeline is not None:
+        traces.extend(span._trace for span in _pipeline.queued_spans())
+    for trace in traces:
+        if trace.destination is None:
+            trace.destination = uri
 
 
 def current() -> Pipeline | None:
