@@ -76,9 +76,9 @@ def _ratio(value: float) -> tuple[str, Any]:
 
 
 def _seconds(value: float) -> tuple[str, Any]:
-    if value != value or value <= 0 or value == float("inf"):
-        return "it must be a positive, finite number of seconds", None
-    return "", value
+    if value != value or value == float("inf"):
+        return "it must be a finite number of seconds", None
+    return "", value  # 0 or below: no timeout
 
 
 def check_sampling_ratio(value: Any) -> float:
@@ -133,6 +133,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("otlp_export_captured", "LANTERNA_OTLP_EXPORT_CAPTURED", False, bool,
             "Also send spans captured from an OpenTelemetry provider over OTLP (off: the "
             "provider's own exporters send them, so none is exported twice)."),
+    Setting("max_stream_events", "LANTERNA_MAX_STREAM_EVENTS", 1_000, int,
+            "Most items of a traced generator recorded as span events; the rest are counted "
+            "in lanterna.omittedChunkEvents (the output keeps every item)."),
+    Setting("trace_cache_bytes", "LANTERNA_TRACE_CACHE_BYTES", 256 * 1024 * 1024, int,
+            "Most bytes of finished traces kept in process for get_trace; older ones are read "
+            "back from the store."),
     Setting("raise_internal_errors", "LANTERNA_RAISE_INTERNAL_ERRORS", False, bool,
             "Re-raise lanterna's own internal errors instead of logging them (for tests)."),
 )
@@ -151,6 +157,9 @@ _RULES: dict[str, Any] = {
     "trace_timeout_seconds": _seconds,
     "export_queue_size": _size_rule("export_queue_size"),
     "export_batch_size": _size_rule("export_batch_size"),
+    "max_stream_events": lambda value: (("it must be 0 or more", 1_000) if value < 0
+                                        else ("", value)),
+    "trace_cache_bytes": _size_rule("trace_cache_bytes"),
 }
 
 

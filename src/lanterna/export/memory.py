@@ -1,7 +1,8 @@
 """Keeps recently finished traces in process, so ``get_trace`` answers at once.
 
-It is a cache in front of the store, bounded both in traces and in spans so that huge traces
-cannot make it hold unbounded memory; what it drops is still in the store.
+It is a cache in front of the store, bounded in traces, in spans and in bytes (the approximate
+size of their values, ``LANTERNA_TRACE_CACHE_BYTES``), so that huge traces or payloads cannot
+make it hold unbounded memory; what it drops is still in the store.
 """
 
 from __future__ import annotations
@@ -9,10 +10,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace, TraceData
+from lanterna.settings import setting
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from lanterna.store.batch import ExportBatch
 
 
@@ -20,11 +25,15 @@ class InMemoryExporter:
     """The last ``capacity`` finished traces holding at most ``max_spans`` spans, newest last.
     Thread-safe."""
 
-    def __init__(self, capacity: int = 10_000, max_spans: int = 200_000) -> None:
+    def __init__(self, capacity: int = 10_000, max_spans: int = 200_000,
+                 max_bytes: int | None = None) -> None:
         self.capacity = capacity
         self.max_spans = max_spans
+        self.max_bytes = int(setting("trace_cache_bytes")) if max_bytes is None else max_bytes
         self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._sizes: dict[str, int] = {}
         self._spans = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def export(self, batch: ExportBatch) -> None:
@@ -35,9 +44,15 @@ class InMemoryExporter:
                 previous = self._traces.pop(trace.trace_id, None)
                 if previous is not None:
                     self._spans -= len(previous.data.spans)
+                    self._bytes -= self._sizes.pop(trace.trace_id, 0)
                     trace = _merged(previous, trace)
+                size = sum(approximate_bytes(span) for span in trace.data.spans)
+                if size > self.max_bytes:
+                    continue  # too big to cache; get_trace reads it from the store
                 self._traces[trace.trace_id] = trace
+                self._sizes[trace.trace_id] = size
                 self._spans += len(trace.data.spans)
+                self._bytes += size
             # Spans that are not in their trace's cached copy yet: ended after the root was
             # exported, or after the root in this very batch (the trace was assembled at the
             # root, so a child later in the batch is not in it).
@@ -54,9 +69,15 @@ class InMemoryExporter:
                     known.data.spans.append(span)
                     known.data.spans.sort(key=lambda s: s.start_time_ns)
                     self._spans += 1
-            while len(self._traces) > self.capacity or self._spans > self.max_spans:
-                _, dropped = self._traces.popitem(last=False)
+                    size = approximate_bytes(span)
+                    self._sizes[span.trace_id] = self._sizes.get(span.trace_id, 0) + size
+                    self._bytes += size
+            while self._traces and (len(self._traces) > self.capacity
+                                    or self._spans > self.max_spans
+                                    or self._bytes > self.max_bytes):
+                trace_id, dropped = self._traces.popitem(last=False)
                 self._spans -= len(dropped.data.spans)
+                self._bytes -= self._sizes.pop(trace_id, 0)
 
     def get(self, trace_id: str) -> Trace | None:
         """A copy of the trace: callers may change it without touching what is kept."""
@@ -88,6 +109,7 @@ class InMemoryExporter:
                 trace = self._traces.pop(trace_id, None)
                 if trace is not None:
                     self._spans -= len(trace.data.spans)
+                    self._bytes -= self._sizes.pop(trace_id, 0)
                     deleted += 1
             return deleted
 
@@ -100,7 +122,9 @@ class InMemoryExporter:
     def clear(self) -> None:
         with self._lock:
             self._traces.clear()
+            self._sizes.clear()
             self._spans = 0
+            self._bytes = 0
 
     def shutdown(self) -> None:
         return None
@@ -116,3 +140,37 @@ def _merged(earlier: Trace, later: Trace) -> Trace:
     earlier_has_root = any(s.parent_id is None for s in earlier.data.spans)
     info = earlier.info if earlier_has_root and not later_has_root else later.info
     return Trace(info=info, data=TraceData(spans=spans))
+
+
+#: What a span costs besides its values (the object, its ids, status, times).
+SPAN_OVERHEAD_BYTES = 400
+
+
+def approximate_bytes(span: Span) -> int:
+    """Roughly what ``span`` holds in memory: its values' text and numbers, plus overhead."""
+    total = SPAN_OVERHEAD_BYTES + len(span._name)
+    total += _value_bytes(span._inputs, 0) + _value_bytes(span._outputs, 0)
+    for key, value in span._attributes.items():
+        total += len(key) + _value_bytes(value, 0)
+    for event in span._events:
+        total += SPAN_OVERHEAD_BYTES // 4 + _value_bytes(event.attributes, 0)
+    return total
+
+
+def _value_bytes(value: Any, depth: int) -> int:
+    kind = type(value)
+    if kind is str or kind is bytes:
+        return 50 + len(value)
+    if depth > 32:
+        return 64
+    if kind is dict:
+        total = 64
+        for key, item in value.items():
+            total += _value_bytes(key, depth + 1) + _value_bytes(item, depth + 1)
+        return total
+    if kind is list or kind is tuple:
+        total = 56
+        for item in value:
+            total += _value_bytes(item, depth + 1)
+        return total
+    return 32

@@ -10,6 +10,7 @@ from lanterna.entities.span import LiveSpan, NoOpSpan, SpanAttributeKey
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_type import SpanType
 from lanterna.exceptions import MlflowException
+from lanterna.settings import setting
 from lanterna.tracing import runtime
 from lanterna.tracing.context import current_span
 
@@ -192,22 +193,37 @@ def _end_with_error(span: LiveSpan | NoOpSpan, error: BaseException) -> None:
         _errors.report(exc, "ending span")
 
 
-class _Chunks:
-    """What a traced generator yielded so far; each item also becomes a span event."""
+#: The attribute counting the items of a traced generator recorded without an event.
+OMITTED_EVENTS_ATTRIBUTE = "lanterna.omittedChunkEvents"
+_max_events: list[int] = []
 
-    __slots__ = ("span", "items")
+
+def _max_chunk_events() -> int:
+    if not _max_events:
+        _max_events.append(int(setting("max_stream_events")))
+    return _max_events[0]
+
+
+class _Chunks:
+    """What a traced generator yielded so far; the first ``LANTERNA_MAX_STREAM_EVENTS`` items
+    also become span events (the rest are counted on the span; the output keeps them all)."""
+
+    __slots__ = ("span", "items", "omitted")
 
     def __init__(self, span: LiveSpan | NoOpSpan) -> None:
         self.span = span
         self.items: list[Any] = []
+        self.omitted = 0
 
     def add(self, item: Any) -> None:
         if self.span.__class__ is not LiveSpan:
             return
         try:
-            self.span.add_event(
-                SpanEvent(CHUNK_EVENT.format(len(self.items)), attributes={CHUNK_VALUE: item})
-            )
+            if len(self.items) < _max_chunk_events():
+                self.span.add_event(SpanEvent(CHUNK_EVENT.format(len(self.items)),
+                                              attributes={CHUNK_VALUE: item}))
+            else:
+                self.omitted += 1
             self.items.append(item)
         except Exception as exc:
             _errors.report(exc, "recording a generator item")
@@ -217,6 +233,8 @@ class _Chunks:
         if span.__class__ is not LiveSpan or span._end_ns is not None:  # type: ignore[union-attr]
             return
         try:
+            if self.omitted:
+                span.set_attribute(OMITTED_EVENTS_ATTRIBUTE, self.omitted)
             output: Any = self.items
             if reducer is not None:
                 try:
