@@ -131,7 +131,14 @@ def _flush_bounded(end_open: bool) -> None:
             if end_open:
                 reaper.end_all_open_traces("the process received SIGTERM before this span "
                                            "was ended")
-            setup.pipeline().flush(EXIT_TIMEOUT_SECONDS)
+            pipeline = setup.pipeline()
+            if not pipeline.flush(EXIT_TIMEOUT_SECONDS):
+                from lanterna import _log
+
+                left = pipeline.counters()
+                _log.warning("lanterna could not export %d spans before SIGTERM (the store made "
+                             "no progress for %g s).", left["queued"] + left["in_flight"],
+                             EXIT_GIVE_UP_SECONDS)
         except Exception as exc:
             _errors.report(exc, "flush on SIGTERM")
 

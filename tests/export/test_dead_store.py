@@ -8,6 +8,9 @@ from pathlib import Path
 from conftest import run_python
 from lanterna.export.pipeline import GIVE_UP_SECONDS
 
+#: How late a waiting thread may be scheduled on a loaded 2-core machine.
+LATE = 2.0
+
 CODE = """
 import time, lanterna
 # The store's code loaded first (the first import of it counts as progress, not the bound).
@@ -36,7 +39,7 @@ def test_dead_store_never_blocks_calls_or_exit(tmp_path: Path) -> None:
     flushes, exit_started = result.stdout.strip().splitlines()
     # Each flush (explicit, before a read) gave up at the bound, instead of waiting forever...
     for took in map(float, flushes.split()):
-        assert GIVE_UP_SECONDS - 0.5 <= took < GIVE_UP_SECONDS + 1.0
+        assert GIVE_UP_SECONDS - 0.5 <= took < GIVE_UP_SECONDS + LATE
     # ...and so did the exit (plus the interpreter's own teardown).
-    assert ended - float(exit_started) < GIVE_UP_SECONDS + 2.5
+    assert ended - float(exit_started) < GIVE_UP_SECONDS + LATE + 1.5
     assert "could not export" in result.stderr

@@ -20,6 +20,9 @@ from lanterna.export.pipeline import GIVE_UP_SECONDS
 
 from .conftest import env_for, run
 
+#: How late a waiting thread may be scheduled on a loaded 2-core machine.
+LATE = 2.0
+
 PROGRAM = """
 import json, sys, time, lanterna
 # Load the store first (imports count as progress), then wait for the test's go.
@@ -72,11 +75,11 @@ def _measure(cwd: Path, url: str, before: Callable[[], None] = lambda: None,
 
 
 def _check_bounded(timings: dict[str, float], exit_took: float) -> None:
-    assert GIVE_UP_SECONDS - 0.5 <= timings["flush"] < GIVE_UP_SECONDS + 1.0
+    assert GIVE_UP_SECONDS - 0.5 <= timings["flush"] < GIVE_UP_SECONDS + LATE
     assert timings["found_in_cache"] is True
     assert timings["get_trace"] < 0.5  # the cache answers: no wait on the store
     assert timings["accounted"] == 10
-    assert exit_took < GIVE_UP_SECONDS + 2.5  # the bound, then the interpreter's own teardown
+    assert exit_took < GIVE_UP_SECONDS + LATE + 1.5  # the bound, then the teardown
 
 
 @pytest.fixture

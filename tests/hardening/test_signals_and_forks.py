@@ -13,6 +13,9 @@ from lanterna.export.pipeline import GIVE_UP_SECONDS
 
 from .conftest import read_back, run, start
 
+#: How late a waiting thread may be scheduled on a loaded 2-core machine.
+LATE = 2.0
+
 RECORD_THEN_WAIT = """
 import signal, sys, time, lanterna
 {before}
@@ -203,7 +206,7 @@ print(max(durations), flush=True)
 """
     done = run(code, tmp_path, sqlite_url, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert float(done.stdout.strip().splitlines()[-1]) < GIVE_UP_SECONDS + 2.0
+    assert float(done.stdout.strip().splitlines()[-1]) < GIVE_UP_SECONDS + LATE + 1.0
     traces = read_back(tmp_path, sqlite_url)
     assert sum(t["spans"] == ["from-child"] for t in traces) == 5
 
