@@ -41,5 +41,5 @@ def test_dead_store_never_blocks_calls_or_exit(tmp_path: Path) -> None:
     for took in map(float, flushes.split()):
         assert GIVE_UP_SECONDS - 0.5 <= took < GIVE_UP_SECONDS + LATE
     # ...and so did the exit (plus the interpreter's own teardown).
-    assert ended - float(exit_started) < GIVE_UP_SECONDS + LATE + 1.5
+    assert ended - float(exit_started) < GIVE_UP_SECONDS + LATE + 3.0
     assert "could not export" in result.stderr

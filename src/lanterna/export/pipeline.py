@@ -41,6 +41,10 @@ MIN_BACKOFF_SECONDS = 0.05
 #: A flush stops waiting once the store has made no progress for this long since the flush
 #: started (the worker keeps trying in the background).
 GIVE_UP_SECONDS = 3.0
+#: ... or, for a store that is slow rather than stuck, this many times as long as it took to
+#: write the last batch (at most ``SLOW_STORE_CAP_SECONDS``).
+SLOW_STORE_FACTOR = 3.0
+SLOW_STORE_CAP_SECONDS = 30.0
 #: How long one worker attempt may retry before it lets go of the drain lock and backs off.
 WORKER_ATTEMPT_SECONDS = 5.0
 FOREVER = 10.0**9
@@ -133,6 +137,7 @@ class Pipeline:
         self._last_failure_warning = 0.0
         self._failing_since: float | None = None
         self._pending_retry: tuple[ExportBatch, list[Exporter]] | None = None
+        self._last_batch_seconds = 0.0  # how long the store took to write the last batch
 
     # -- caller's thread ------------------------------------------------------------------
     def put(self, span: LiveSpan) -> None:
@@ -283,6 +288,7 @@ class Pipeline:
         batch then stays pending and is retried first next time."""
         delay = MIN_BACKOFF_SECONDS
         unstored = Unstored()
+        started, first_try = time.monotonic(), True
         while True:
             failed = []
             for exporter in targets:
@@ -297,7 +303,10 @@ class Pipeline:
                     self.notify_progress()  # e.g. get_trace waits for the in-process cache
             targets = failed
             if not targets:
+                if first_try:
+                    self._last_batch_seconds = time.monotonic() - started
                 break
+            first_try = False
             self._pending_retry = (batch, targets)
             with self._state:
                 self.stats.batches_retried += 1
@@ -362,7 +371,7 @@ class Pipeline:
     def flush(self, timeout: float | None = 30.0, until: Callable[[], bool] | None = None) -> bool:
         """Waits until every span queued before the call is exported (True), or gives up
         (False): after ``timeout`` seconds, or once the store has made no progress for
-        ``GIVE_UP_SECONDS`` since the flush started (progress: a batch written, or the store
+        ``give_up_seconds()`` since the flush started (progress: a batch written, or the store
         answering a statement of a long write). ``until()`` true ends the wait early."""
         try:
             return self._flush(FOREVER if timeout is None else max(0.0, float(timeout)), until)
@@ -386,6 +395,7 @@ class Pipeline:
             if not self._kick():  # no worker can run: export on this thread, bounded
                 return self.drain(min(deadline, start + GIVE_UP_SECONDS))
             last_progress, seen = start, -1
+            window = self.give_up_seconds()
             with state:
                 while self._settled < target:
                     if until is not None and until():
@@ -396,13 +406,19 @@ class Pipeline:
                             last_progress = now
                         seen = self._settled
                     last_progress = max(last_progress, _answered_at[0])
-                    give_up_at = min(deadline, last_progress + GIVE_UP_SECONDS)
+                    give_up_at = min(deadline, last_progress + window)
                     if now >= give_up_at or self._abandoned:
                         return False
                     state.wait(give_up_at - now)
                 return True
         finally:
             self._urgent = False
+
+    def give_up_seconds(self) -> float:
+        """How long a flush waits for progress: ``GIVE_UP_SECONDS``, longer for a store that
+        just took long to write a batch (slow, not stuck)."""
+        return min(SLOW_STORE_CAP_SECONDS,
+                   max(GIVE_UP_SECONDS, SLOW_STORE_FACTOR * self._last_batch_seconds))
 
     def notify_progress(self) -> None:
         """An exporter delivered something a waiting flush's ``until`` may be looking for."""
@@ -424,7 +440,7 @@ class Pipeline:
                 self._state.notify_all()
             _log.warning("lanterna could not export %d spans before exit (the store made no "
                          "progress for %g s); they are counted as dropped.", lost,
-                         GIVE_UP_SECONDS)
+                         self.give_up_seconds())
         self._stopping.set()
         self._wake.set()
         if not done:
