@@ -409,8 +409,10 @@ class SqlStore:
     ) -> list[str]:
         """Deletes and returns the ids deleted (oldest first when selecting by time)."""
         _check_delete_arguments(max_timestamp_millis, max_traces, trace_ids)
-        if self._missing_file():
-            return []
+        if self._missing_file() or not limits.plausible_id(str(experiment_id)):
+            return []  # no experiment has such an id
+        if trace_ids is not None:
+            trace_ids = [t for t in trace_ids if limits.plausible_id(t)]
         statement = select(traces.c.trace_id).where(traces.c.experiment_id == str(experiment_id))
         if trace_ids is not None:
             statement = statement.where(traces.c.trace_id.in_([str(t) for t in trace_ids]))
@@ -570,7 +572,8 @@ def _check_delete_arguments(
             "delete_traces needs trace_ids=[...] or max_timestamp_millis=<ms since epoch>."
         )
     if max_traces is not None and (
-        isinstance(max_traces, bool) or not isinstance(max_traces, int) or max_traces < 1
+        isinstance(max_traces, bool) or not isinstance(max_traces, int)
+        or not 1 <= max_traces < 2**63
     ):
         raise MlflowException(f"max_traces must be a positive integer, got {max_traces!r}.")
     if max_timestamp_millis is not None and (
