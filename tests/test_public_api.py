@@ -51,24 +51,45 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 
 
 def test_internal_failures_are_logged_and_counted_never_raised(
+    traces: TracesRecorded, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lanterna.tracing import runtime
+
+    def broken_snapshot(value: object) -> object:
+        raise RuntimeError("snapshot bug")
+
+    traces.expect_losses()
+    _errors.raise_internal_errors = False
+    caplog.set_level(logging.WARNING, logger="lanterna")
+    monkeypatch.setattr(runtime, "snapshot", broken_snapshot)
+
+    @lanterna.trace
+    def user_code(x: int) -> str:
+        return "fine"
+
+    assert user_code(1) == "fine"
+    assert "snapshot bug" in caplog.text
+    assert _errors.internal_error_counts() == {"starting span 'user_code'": 1}
+    assert lanterna.tracing.export_stats()["internal_errors"] == 1
+
+
+def test_a_failing_span_processor_fails_closed(
     traces: TracesRecorded, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken_processor(span: object) -> None:
         raise RuntimeError("processor bug")
 
-    _errors.raise_internal_errors = False
     caplog.set_level(logging.WARNING, logger="lanterna")
     with lanterna.tracing.configure(span_processors=[broken_processor]):
 
         @lanterna.trace
         def user_code() -> str:
-            return "fine"
+            return "secret"
 
-        assert user_code() == "fine"
-    assert "processor bug" in caplog.text
-    assert _errors.internal_error_counts() == {"span processor": 1}
-    assert lanterna.tracing.export_stats()["internal_errors"] == 1
-    assert traces.last().data.spans[0].outputs == "fine"
+        assert user_code() == "secret"
+    assert "your span processor" in caplog.text and "processor bug" in caplog.text
+    span = traces.last().data.spans[0]
+    assert span.outputs is None and "lanterna.processorFailed" in span.attributes
 
 
 def test_misuse_gets_one_clear_message(

@@ -206,7 +206,7 @@ print(max(durations), flush=True)
 """
     done = run(code, tmp_path, sqlite_url, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert float(done.stdout.strip().splitlines()[-1]) < GIVE_UP_SECONDS + LATE + 1.0
+    assert float(done.stdout.strip().splitlines()[-1]) < GIVE_UP_SECONDS + LATE + 3.0
     traces = read_back(tmp_path, sqlite_url)
     assert sum(t["spans"] == ["from-child"] for t in traces) == 5
 

@@ -116,7 +116,7 @@ def test_token_from_another_search_is_refused(five: dict[str, str]) -> None:
     with pytest.raises(MlflowException, match="another filter"):
         lanterna.search_traces(max_results=2, filter_string="trace.status = 'OK'",
                                page_token=page.token)
-    with pytest.raises(MlflowException, match="Invalid page_token"):
+    with pytest.raises(MlflowException, match="invalid page_token"):
         lanterna.search_traces(max_results=2, page_token="garbage!")
 
 

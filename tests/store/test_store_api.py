@@ -18,6 +18,7 @@ from lanterna.export import setup
 from lanterna.store import uri as uris
 from lanterna.store.sql import schema
 from lanterna.testing.databases import database, store_experiment, store_uri  # noqa: F401
+from lanterna.testing.pytest_plugin import TracesRecorded
 
 
 def stored(trace_id: str) -> lanterna.entities.Trace:
@@ -122,8 +123,12 @@ def test_token_usage_is_summed_and_stored(store_experiment: str) -> None:  # noq
 
 
 @pytest.mark.postgres
-def test_a_trace_the_store_refuses_does_not_block_the_others(tmp_path: Path) -> None:
+def test_a_trace_the_store_refuses_does_not_block_the_others(
+    tmp_path: Path, lanterna_tracing: TracesRecorded
+) -> None:
     from lanterna import _errors
+
+    lanterna_tracing.expect_losses()  # the refusal is the point
 
     with database("postgresql", tmp_path) as url:
         lanterna.set_tracking_uri(url)
