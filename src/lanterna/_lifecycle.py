@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 #: A flush at exit or on SIGTERM waits at most this long for a store that makes no progress.
 EXIT_GIVE_UP_SECONDS = _pipeline.GIVE_UP_SECONDS
 #: ... and at most this long in all, even while the store keeps accepting batches.
-EXIT_TIMEOUT_SECONDS = 30.0
+EXIT_TIMEOUT_SECONDS = 120.0
 
 _exited = [False]
 _foreign: set[int] = set()  # ids of the LiveTraces a forked child inherited from its parent
