@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 EXIT_GIVE_UP_SECONDS = _pipeline.GIVE_UP_SECONDS
 #: ... and at most this long in all, even while the store keeps accepting batches.
 EXIT_TIMEOUT_SECONDS = 120.0
+#: On SIGTERM, within Kubernetes' default 30 s grace period before SIGKILL.
+SIGTERM_TIMEOUT_SECONDS = 25.0
 
 _exited = [False]
 _foreign: set[int] = set()  # ids of the LiveTraces a forked child inherited from its parent
@@ -132,7 +134,7 @@ def _flush_bounded(end_open: bool) -> None:
                 reaper.end_all_open_traces("the process received SIGTERM before this span "
                                            "was ended")
             pipeline = setup.pipeline()
-            if not pipeline.flush(EXIT_TIMEOUT_SECONDS):
+            if not pipeline.flush(SIGTERM_TIMEOUT_SECONDS):
                 from lanterna import _log
 
                 left = pipeline.counters()
@@ -147,7 +149,7 @@ def _flush_bounded(end_open: bool) -> None:
         helper.start()
     except RuntimeError:
         return
-    helper.join(EXIT_TIMEOUT_SECONDS + 1.0)
+    helper.join(SIGTERM_TIMEOUT_SECONDS + 1.0)
 
 
 def _install_sigterm_handler() -> None:
