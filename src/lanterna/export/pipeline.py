@@ -63,6 +63,36 @@ def store_answered(*_args: object, **_kwargs: object) -> None:
     _answered_at[0] = time.monotonic()
 
 
+class _WorkerClock:
+    """The export thread's CPU time: a write that keeps it busy (a big batch, a starved
+    machine) is slow, not stuck; one blocked on a socket or a lock uses no CPU."""
+
+    SAMPLE_SECONDS = 0.5
+    BUSY_SECONDS = 0.01  # CPU used since the last sample that counts as working
+
+    def __init__(self, thread: threading.Thread | None) -> None:
+        self._clock: int | None = None
+        self._last = 0.0
+        try:
+            if thread is not None and thread.ident is not None:
+                self._clock = time.pthread_getcpuclockid(thread.ident)
+                self._last = time.clock_gettime(self._clock)
+        except (AttributeError, OSError, ValueError):  # not on this platform, thread gone
+            self._clock = None
+
+    def advanced(self) -> bool:
+        if self._clock is None:
+            return False
+        try:
+            used = time.clock_gettime(self._clock)
+        except OSError:
+            self._clock = None
+            return False
+        busy = used - self._last >= self.BUSY_SECONDS
+        self._last = used
+        return busy
+
+
 class Stats:
     """Counters readable through ``lanterna.tracing.export_stats()``."""
 
@@ -371,8 +401,9 @@ class Pipeline:
     def flush(self, timeout: float | None = 30.0, until: Callable[[], bool] | None = None) -> bool:
         """Waits until every span queued before the call is exported (True), or gives up
         (False): after ``timeout`` seconds, or once the store has made no progress for
-        ``give_up_seconds()`` since the flush started (progress: a batch written, or the store
-        answering a statement of a long write). ``until()`` true ends the wait early."""
+        ``give_up_seconds()`` since the flush started (progress: a batch written, the store
+        answering a statement, or the export thread using CPU on a long write). ``until()``
+        true ends the wait early."""
         try:
             return self._flush(FOREVER if timeout is None else max(0.0, float(timeout)), until)
         except Exception as exc:
@@ -396,6 +427,7 @@ class Pipeline:
                 return self.drain(min(deadline, start + GIVE_UP_SECONDS))
             last_progress, seen = start, -1
             window = self.give_up_seconds()
+            working = _WorkerClock(self._thread)
             with state:
                 while self._settled < target:
                     if until is not None and until():
@@ -405,11 +437,13 @@ class Pipeline:
                         if seen >= 0:
                             last_progress = now
                         seen = self._settled
+                    if working.advanced():
+                        last_progress = now
                     last_progress = max(last_progress, _answered_at[0])
                     give_up_at = min(deadline, last_progress + window)
                     if now >= give_up_at or self._abandoned:
                         return False
-                    state.wait(give_up_at - now)
+                    state.wait(min(give_up_at - now, _WorkerClock.SAMPLE_SECONDS))
                 return True
         finally:
             self._urgent = False
