@@ -437,8 +437,8 @@ class Pipeline:
                         if seen >= 0:
                             last_progress = now
                         seen = self._settled
-                    if working.advanced():
-                        last_progress = now
+                    if working.advanced() and self._failing_since is None:
+                        last_progress = now  # a long write under way, not retries of a failure
                     last_progress = max(last_progress, _answered_at[0])
                     give_up_at = min(deadline, last_progress + window)
                     if now >= give_up_at or self._abandoned:
