@@ -120,7 +120,7 @@ def start_span(
         trace = LiveTrace(remote.trace_id, experiment_id or config.experiment_id)
         return new_span(trace, remote.span_id, name, span_type, inputs, attributes,
                         start_time_ns, local_root=True)
-    if parent._end_ns is not None:  # type: ignore[union-attr]
+    if parent.__class__ is LiveSpan:  # ended (the open case returned above)
         # Context managers exited out of order left an ended span current: its nearest open
         # ancestor is the parent (a new trace if none is open).
         open_parent = open_ancestor(parent)  # type: ignore[arg-type]
