@@ -495,8 +495,9 @@ class Pipeline:
         return len(self._queue)
 
     def queued_spans(self) -> list[LiveSpan]:
+        """The live spans waiting (finished one-span traces, packed as tuples, are left out)."""
         with self._state:
-            return list(self._queue)
+            return [span for span in self._queue if not isinstance(span, tuple)]
 
     def counters(self) -> dict[str, int]:
         """The counters and the queue length, read together (they always add up)."""

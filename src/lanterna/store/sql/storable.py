@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,21 +35,34 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, default=safe_text).encode
 _NON_FINITE = {"NaN", "Infinity", "-Infinity"}
 
 
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _without_lone_surrogate_escapes(text: str) -> str:
+    """JSON text escaping a lone surrogate (``\\ud800``), which PostgreSQL's json refuses."""
+    if "\\u" not in text:
+        return text
+    return _LONE_SURROGATE_ESCAPE.sub("\\\\ufffd", text)
+
+
 def storable_text(text: str, postgres: bool) -> str:
     """``text`` without what a database refuses or mishandles: lone surrogates, and NUL
     (PostgreSQL refuses it; SQLite's LIKE and GLOB stop at it), each becoming U+FFFD. Both
     engines store the same text, and a filter's NUL is read the same way."""
     if text.isascii():
         if "\x00" in text:
-            return text.replace("\x00", "\ufffd")
-        return text
+            text = text.replace("\x00", "\ufffd")
+        return _without_lone_surrogate_escapes(text) if postgres else text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = _replace_surrogates(text)
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
-    return text
+    return _without_lone_surrogate_escapes(text) if postgres else text
 
 
 def _replace_surrogates(text: str) -> str:
@@ -66,7 +80,7 @@ def storable_rows(values: Iterable[tuple[Any, ...]], postgres: bool) -> list[tup
         for cell in row:
             kind = type(cell)
             if kind is str:
-                if not cell.isascii() or "\x00" in cell:
+                if not cell.isascii() or "\x00" in cell or (postgres and "\\ud" in cell):
                     break
             elif kind is int and not INT64_MIN <= cell <= INT64_MAX:
                 break
@@ -161,6 +175,9 @@ def degraded_span(span: Span, reason: str) -> Span:
     )
     copy._attributes = attributes
     copy._events = ()
+    for slot in Span.__slots__:  # slots added since (links...): kept as they are
+        if not hasattr(copy, slot) and hasattr(span, slot):
+            setattr(copy, slot, getattr(span, slot))
     return copy
 
 

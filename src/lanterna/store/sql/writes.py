@@ -25,6 +25,7 @@ from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
 from lanterna.store.sql import rows
+from lanterna.store.sql.storable import storable_rows
 from lanterna.store.sql.tables import spans, trace_tags, traces
 
 _ROW_COLUMNS = {
@@ -190,6 +191,7 @@ def _execute(
 ) -> None:
     if not values:
         return
+    values = storable_rows(values, statements.postgres)  # no value the database refuses
     sql = statements.insert(table, conflict)
     if statements.postgres:  # one array per column
         connection.exec_driver_sql(sql, tuple(list(column) for column in zip(*values,
