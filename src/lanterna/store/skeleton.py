@@ -17,21 +17,24 @@ COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "status", "start", 
 
 def build(info: TraceInfo, spans: Iterable[Sequence[Any]]) -> dict[str, Any]:
     """``spans``: rows of (span_id, parent_span_id, name, span_type, status, start_ns, end_ns),
-    ordered as they should be shown (by start time)."""
-    found = list(spans)
-    origin = min((int(row[5]) for row in found), default=info.request_time * 1_000_000)
+    ordered as they should be shown (by start time).
+
+    Columns are made by transposing the rows once (``zip``), not by appending per span: at
+    100,000 spans this is what keeps the skeleton a fraction of a second.
+    """
+    found = spans if isinstance(spans, list) else list(spans)
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    span_id, parent, name, kind = (columns["span_id"], columns["parent_span_id"],
-                                   columns["name"], columns["span_type"])
-    status, start, end = columns["status"], columns["start"], columns["end"]
-    for row in found:
-        span_id.append(row[0])
-        parent.append(row[1] or None)
-        name.append(row[2])
-        kind.append(row[3])
-        status.append(row[4])
-        start.append(int(row[5]) - origin)
-        end.append(None if row[6] is None else int(row[6]) - origin)
+    origin = info.request_time * 1_000_000
+    if found:
+        span_id, parent, name, kind, status, starts, ends = zip(*found, strict=True)
+        origin = min(starts)
+        columns["span_id"] = list(span_id)
+        columns["parent_span_id"] = [p or None for p in parent]
+        columns["name"] = list(name)
+        columns["span_type"] = list(kind)
+        columns["status"] = list(status)
+        columns["start"] = [s - origin for s in starts]
+        columns["end"] = [None if e is None else e - origin for e in ends]
     return {
         "trace_id": info.trace_id,
         "info": info.to_dict(),
