@@ -22,7 +22,9 @@ Standard library only (it ships with the SDK). Start it, point the real ``openai
   ``slow-<ms>`` sleeps that long first (for client timeouts); ``odd-shape`` answers valid JSON
   of a deliberately odd shape (null content, missing or mistyped usage, unknown fields and
   items, a stream with an empty-choices chunk and no final ``response.completed``);
-  ``broken-stream`` streams two events, then hangs up in the middle of the response body.
+  ``broken-stream`` streams two events, then hangs up in the middle of the response body;
+  ``content-parts`` streams chat deltas whose ``content`` is a list of parts
+  (``[{"type": "text", "text": ...}]``, as Databricks model serving sends them).
 
 Run it standalone with ``python -m lanterna.testing.openai_server --port 8000``.
 """
@@ -55,6 +57,7 @@ SseEvent = tuple[str | None, str]  # (SSE "event:" name or None, "data:" payload
 CREATED = 1_700_000_000  # fixed timestamps keep answers identical from run to run
 EMBEDDING_DIMENSIONS = 8
 ODD_MODEL = "odd-shape"
+PARTS_MODEL = "content-parts"
 BROKEN_MODEL = "broken-stream"
 BROKEN_AFTER = 2  # events sent before a broken stream hangs up
 
@@ -304,6 +307,12 @@ class _Endpoints:
             for piece in _pieces(call[1]):
                 yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
             yield chunk({}, "tool_calls")
+        elif model == PARTS_MODEL:
+            yield chunk({"role": "assistant", "content": []})
+            for piece in _pieces(content):
+                yield chunk({"content": [{"type": "text", "text": piece},
+                                         {"type": "image_url", "image_url": {"url": "x"}}]})
+            yield chunk({}, finish)
         else:
             yield chunk({"role": "assistant", "content": "", "refusal": None})
             for piece in _pieces(content):

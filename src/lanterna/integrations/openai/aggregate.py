@@ -85,8 +85,12 @@ class _Choice:
         role = field(delta, "role")
         if role is not None:
             self.role = role
-        if isinstance(content := field(delta, "content"), str):
+        content = field(delta, "content")
+        if isinstance(content, str):
             self.content.append(content)
+        elif isinstance(content, list):  # a list of content parts: keep the text ones
+            self.content.extend(_text(field(part, "text")) for part in content
+                                if field(part, "type") == "text")
         if isinstance(refusal := field(delta, "refusal"), str):
             self.refusal.append(refusal)
         calls = field(delta, "tool_calls")
@@ -171,10 +175,13 @@ class CompletionAccumulator(_Top):
         super().__init__()
         self.texts: dict[int, list[str]] = {}
         self.finish: dict[int, Any] = {}
+        self.first_texts: list[str] = []  # choices[0].text of each chunk, in order
 
     def add(self, chunk: Any) -> None:
         self.take(chunk)
         choices = field(chunk, "choices")
+        if isinstance(choices, list) and choices:
+            self.first_texts.append(_text(field(choices[0], "text")))
         for position, choice in enumerate(choices if isinstance(choices, list) else ()):
             index = _index(field(choice, "index"), position)
             pieces = self.texts.setdefault(index, [])
@@ -196,6 +203,11 @@ class CompletionAccumulator(_Top):
             "choices": choices,
             "usage": dump(self.last_usage),
         }
+
+    def outputs(self, result: dict[str, Any]) -> Any:
+        """What the span records as outputs: the streamed text joined, as MLflow records a
+        streamed legacy completion (model and usage still come from ``result``)."""
+        return "".join(self.first_texts)
 
 
 class ResponsesAccumulator:

@@ -71,11 +71,22 @@ def start_call(name: str, kind: Kind, kwargs: dict[str, Any]) -> LiveSpan | None
 def finish_call(span: LiveSpan, kind: Kind, result: Any) -> None:
     """Record a (non-streamed) response and end the span."""
     try:
+        result = _parsed(result)
         outputs = extract.dump(result) if hasattr(result, "model_dump") else None
         span.end(outputs=outputs, attributes=extract.result_attributes(kind, outputs))
     except Exception as error:
         report(error, "recording the response")
         end_quietly(span)
+
+
+def _parsed(result: Any) -> Any:
+    """The response object behind ``with_raw_response`` (an ``APIResponse``/
+    ``LegacyAPIResponse``), as MLflow records it; any other result as it is."""
+    if hasattr(result, "model_dump") or not (
+        hasattr(result, "http_response") and callable(getattr(result, "parse", None))
+    ):
+        return result
+    return result.parse()
 
 
 def fail_call(span: LiveSpan, exception: BaseException) -> None:
@@ -128,6 +139,9 @@ class StreamRecorder:
         try:
             outputs = self.accumulator.result()
             attributes = extract.result_attributes(self.kind, outputs)
+            shape = getattr(self.accumulator, "outputs", None)
+            if shape is not None:
+                outputs = shape(outputs)
             if abandoned:
                 attributes[ABANDONED] = True
             if error is not None:
