@@ -397,3 +397,35 @@ def test_what_lanterna_does_not_provide_gets_a_clear_answer() -> None:
     message = ("module 'lanterna' has no attribute 'start_run': MLflow runs are not part of\n"
                "lanterna, which covers MLflow's tracing API only")
     assert message in readme
+
+
+def test_messages_start_with_mlflows_wording(traces: TracesRecorded) -> None:
+    """Users match MLflow's messages: lanterna's start with them, its hint follows."""
+    from lanterna.entities import SpanStatus
+
+    client = lanterna.MlflowClient()
+    root = client.start_trace("r")
+    cases = [
+        (lambda: client.start_span("x", trace_id=root.trace_id, parent_id=None),
+         "start_span() must be called with an explicit parent_id."),
+        (lambda: client.start_span("x", trace_id=root.trace_id, parent_id="ab" * 8),
+         f"Parent span with ID '{'ab' * 8}' not found."),
+        (lambda: client.end_trace("tr-nope"), "Trace with ID 'tr-nope' not found."),
+        (lambda: client.get_trace("tr-nope"), "Trace with ID 'tr-nope' not found."),
+        (lambda: SpanStatus("FOO"), "FOO is not a valid SpanStatusCode value. Please use one "
+                                    "of ['UNSET', 'OK', 'ERROR']"),
+    ]
+    client.end_trace(root.trace_id)
+    with lanterna.start_span("s") as span:
+        cases += [
+            (lambda: lanterna.update_current_trace(state="FOO"),
+             "State must be either 'OK' or 'ERROR', but got 'FOO'."),
+            (lambda: lanterna.update_current_trace(request_preview=1),  # type: ignore[arg-type]
+             "The `request_preview` parameter must be a string."),
+            (lambda: span.record_exception(1),  # type: ignore[arg-type]
+             "The `exception` parameter must be an Exception instance or a string."),
+        ]
+        for call, wording in cases:
+            with pytest.raises(MlflowException) as raised:
+                call()
+            assert str(raised.value).startswith(wording), (wording, str(raised.value))

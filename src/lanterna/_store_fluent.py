@@ -49,15 +49,16 @@ def set_experiment(
         found = store.get_experiment(str(experiment_id))
         if found is None:
             raise MlflowException(
-                f"No experiment with id {experiment_id!r}; create one with "
-                "set_experiment(experiment_name=...).",
+                f"No Experiment with id={experiment_id} exists. (lanterna: create one with "
+                "set_experiment(experiment_name=...).)",
                 error_code="RESOURCE_DOES_NOT_EXIST",
             )
         experiment = found
     elif experiment_name is not None:
         experiment = store.get_or_create_experiment(experiment_name)
     else:
-        raise MlflowException("set_experiment needs experiment_name or experiment_id.")
+        raise MlflowException("Must specify exactly one of: `experiment_id` or "
+                              "`experiment_name`. (lanterna: set_experiment needs one of them.)")
     runtime.config.experiment_id = experiment.experiment_id
     _env_experiment_applied[0] = True  # an explicit choice wins over the environment
     return experiment

@@ -107,14 +107,16 @@ class Client:
         trace_id = resolve_trace_id(trace_id, request_id, "start_span")
         if not parent_id:
             raise MlflowException(
+                "start_span() must be called with an explicit parent_id. (lanterna: "
                 f"start_span({name!r}) needs parent_id: pass the span_id of the parent span "
-                "(the root's is root_span.span_id). To start a new trace, call start_trace()."
+                "(the root's is root_span.span_id). To start a new trace, call start_trace().)"
             )
-        trace = self._live_trace(trace_id, "start_span")
+        trace = self._live_trace(trace_id, "start_span", parent_id)
         if parent_id not in trace.open and not self._ended_span(trace, parent_id):
             raise TraceNotFoundError(
-                f"start_span({name!r}): no span {parent_id!r} in trace {trace_id!r}. "
-                "Pass the span_id of a span of this trace as parent_id."
+                f"Parent span with ID '{parent_id}' not found. (lanterna: start_span({name!r}): "
+                f"no span {parent_id!r} in trace {trace_id!r}. Pass the span_id of a span of "
+                "this trace as parent_id.)"
             )
         span = runtime.new_span(trace, parent_id, name, span_type, inputs, attributes,
                                 start_time_ns)
@@ -163,8 +165,9 @@ class Client:
             trace = runtime.live_traces.get(trace_id)
             if trace is None or trace.root is None or trace.root.is_ended:
                 raise TraceNotFoundError(
-                    f"end_trace: trace {trace_id!r} is not open: it was already ended or never "
-                    "started. Call end_trace once per start_trace, with the id it returned."
+                    f"Trace with ID '{trace_id}' not found. (lanterna: end_trace: trace "
+                    f"{trace_id!r} is not open: it was already ended or never started. Call "
+                    "end_trace once per start_trace, with the id it returned.)"
                 )
             root = trace.root
             open_children = reaper.end_open_children(
@@ -177,12 +180,13 @@ class Client:
             )
         root.end(outputs=outputs, attributes=attributes, status=status, end_time_ns=end_time_ns)
 
-    def _live_trace(self, trace_id: str, caller: str) -> LiveTrace:
+    def _live_trace(self, trace_id: str, caller: str, parent_id: str) -> LiveTrace:
         trace = runtime.live_traces.get(trace_id)
         if trace is None:
             raise TraceNotFoundError(
-                f"{caller}: trace {trace_id!r} is not open: it was already ended or never "
-                "started. Use the trace id that start_trace() returned (root_span.trace_id)."
+                f"Parent span with ID '{parent_id}' not found. (lanterna: {caller}: trace "
+                f"{trace_id!r} is not open: it was already ended or never started. Use the "
+                "trace id that start_trace() returned (root_span.trace_id).)"
             )
         return trace
 
@@ -201,7 +205,9 @@ class Client:
         setup.flush()
         trace = recorded_trace(trace_id, self._tracking_uri)
         if trace is None:
-            raise TraceNotFoundError(f"Trace with ID {trace_id!r} not found.")
+            raise TraceNotFoundError(
+                f"Trace with ID '{trace_id}' not found. (lanterna: the fluent "
+                "lanterna.get_trace returns None instead of raising.)")
         return trace
 
     def search_traces(

@@ -84,7 +84,7 @@ def test_experiments(store_uri: str) -> None:  # noqa: F811
         assert {t.info.name for t in both} == {"in-a", "in-b"}
         assert lanterna.set_experiment(experiment_id=first.experiment_id).name == "exp-a"
         assert stored(in_a).info.experiment_id == first.experiment_id
-        with pytest.raises(MlflowException, match="No experiment"):
+        with pytest.raises(MlflowException, match="^No Experiment with id="):
             lanterna.set_experiment(experiment_id="999999")
         with pytest.raises(MlflowException, match="non-empty"):
             lanterna.set_experiment("  ")

@@ -457,8 +457,9 @@ class LiveSpan(Span):
             self.set_status(SpanStatus(SpanStatusCode.ERROR, exception))
         else:
             raise MlflowException(
+                "The `exception` parameter must be an Exception instance or a string. (lanterna: "
                 "record_exception takes an exception or a message string, "
-                f"got {type(exception).__name__}."
+                f"got {type(exception).__name__}.)"
             )
 
     def end(

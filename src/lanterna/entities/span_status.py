@@ -28,8 +28,8 @@ class SpanStatusCode(StrEnum):
             if member is not None:
                 return member
         raise MlflowException(
-            f"{value!r} is not a valid SpanStatusCode value. "
-            f"Use one of {', '.join(m.value for m in cls)}."
+            f"{value} is not a valid SpanStatusCode value. Please use one of "
+            f"{[m.value for m in cls]}"
         )
 
 

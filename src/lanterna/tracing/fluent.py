@@ -157,12 +157,14 @@ def update_current_trace(
         name = state.value if isinstance(state, TraceState) else str(state).upper()
         if name not in ("OK", "ERROR"):
             raise MlflowException(
-                f"update_current_trace(state=...) takes 'OK' or 'ERROR', got {state!r}."
+                f"State must be either 'OK' or 'ERROR', but got '{state}'. (lanterna: "
+                f"update_current_trace(state=...) takes 'OK' or 'ERROR', got {state!r}.)"
             )
     for label, preview in (("request_preview", request_preview),
                            ("response_preview", response_preview)):
         if preview is not None and not isinstance(preview, str):
-            raise MlflowException(f"{label} must be a string, got {type(preview).__name__}.")
+            raise MlflowException(f"The `{label}` parameter must be a string. (lanterna: "
+                                  f"{label} must be a string, got {type(preview).__name__}.)")
     trace = span._trace
     if tags:
         trace.tags.update({safe_text(k): safe_text(v) for k, v in tags.items()})
