@@ -86,15 +86,11 @@ def recorded_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | No
 
 
 def size_bytes(trace: Trace) -> int:
-    """The stored size of a trace's spans: UTF-8 bytes of their JSON (what the store counts)."""
-    import json
+    """The size the store records for a trace's spans (``mlflow.trace.sizeBytes``), computed
+    the way the SQL store computes it, so both reads agree."""
+    from lanterna.store.sql import rows, writes
 
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    total = 0
-    for span in trace.data.spans:
-        text = encode(span.to_dict())
-        total += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
-    return total
+    return sum(writes._row_size(rows.span_row(span, False)) for span in trace.data.spans)
 
 
 def set_trace_tag(
@@ -224,12 +220,14 @@ def _graft(trace: Trace, parent: Any) -> None:
     """Live copies of ``trace``'s spans in ``parent``'s trace, parents before children, ended
     at once so they are exported with it. Spans already there (same id) are not added again."""
     from lanterna.entities.span import LiveSpan
+    from lanterna.tracing.ids import new_span_id
 
     live_trace = parent._trace
     grafted: set[str] = live_trace.__dict__.setdefault("grafted_span_ids", set())
     spans = trace.data.spans
     ids = {span.span_id for span in spans}
     placed: set[str] = set()
+    new_ids: dict[str, str] = {}
     pending = list(spans)
     while pending:
         ready = [s for s in pending if s.parent_id is None or s.parent_id not in ids
@@ -241,11 +239,14 @@ def _graft(trace: Trace, parent: Any) -> None:
             if span.span_id in grafted or span.span_id in live_trace.open:
                 continue
             grafted.add(span.span_id)
-            parent_id = span.parent_id if span.parent_id in ids else parent.span_id
+            # Fresh span ids: the same remote trace may also be stored under its own id.
+            new_ids[span.span_id] = new_span_id()
+            parent_id = (new_ids.get(span.parent_id, parent.span_id)
+                         if span.parent_id in ids else parent.span_id)
             copy = LiveSpan.__new__(LiveSpan)
             copy._trace = live_trace
             copy._trace_id = live_trace.trace_id
-            copy._span_id = span.span_id
+            copy._span_id = new_ids[span.span_id]
             copy._parent_id = parent_id
             copy._name = span.name
             copy._span_type = span.span_type
@@ -259,5 +260,6 @@ def _graft(trace: Trace, parent: Any) -> None:
             copy._events = list(span.events) if span.events else ()
             copy._links = list(span.links) if span.links else ()
             live_trace.open[copy._span_id] = copy
+            live_trace.children = True  # the root is no longer a one-span trace
             LiveSpan._finish(copy, span.end_time_ns)
         pending = [s for s in pending if s.span_id not in placed]
