@@ -41,7 +41,7 @@ def _encodable(text: str) -> bool:
     """False for text holding lone surrogates, which no database takes as UTF-8."""
     if text.isascii():
         return True
-    try:
+    try:  # noqa: SIM105 (hot loop: cheaper than contextlib.suppress)
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
@@ -133,7 +133,10 @@ def _leaves(value: Any, out: list[str], depth: int) -> None:
             append(item)
         elif kind is int or kind is float:
             if item == item:  # not NaN
-                append(repr(item))
+                try:  # noqa: SIM105 (hot loop: cheaper than contextlib.suppress)
+                    append(repr(item))
+                except ValueError:  # an int past Python's digit limit: no searchable text
+                    pass
         elif kind is dict or kind is list or kind is tuple:
             _leaves(item, out, depth + 1)
         elif item is not None and kind is not bool:
@@ -143,7 +146,10 @@ def _leaves(value: Any, out: list[str], depth: int) -> None:
 def _leaf(value: Any, out: list[str]) -> None:
     kind = type(value)
     if (kind is int or kind is float) and value == value:
-        out.append(repr(value))
+        try:  # noqa: SIM105 (hot loop: cheaper than contextlib.suppress)
+            out.append(repr(value))
+        except ValueError:  # an int past Python's digit limit: no searchable text
+            pass
     elif isinstance(value, str):
         out.append(str(value))
 
