@@ -41,7 +41,7 @@ def _encodable(text: str) -> bool:
     """False for text holding lone surrogates, which no database takes as UTF-8."""
     if text.isascii():
         return True
-    try:  # noqa: SIM105 (hot loop: cheaper than contextlib.suppress)
+    try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
