@@ -81,15 +81,20 @@ def recorded_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | No
                 trace.data.spans = sorted([*trace.data.spans, *extra],
                                           key=lambda span: span.start_time_ns)
     if TraceMetadataKey.SIZE_BYTES not in trace.info.trace_metadata:
-        trace.info.trace_metadata[TraceMetadataKey.SIZE_BYTES] = str(size_bytes(trace))
+        size = size_bytes(trace)
+        if size is not None:
+            trace.info.trace_metadata[TraceMetadataKey.SIZE_BYTES] = str(size)
     return trace
 
 
-def size_bytes(trace: Trace) -> int:
+def size_bytes(trace: Trace) -> int | None:
     """The size the store records for a trace's spans (``mlflow.trace.sizeBytes``), computed
-    the way the SQL store computes it, so both reads agree."""
-    from lanterna.store.sql import rows, writes
-
+    the way the SQL store computes it, so both reads agree; None when the SQL layer is not
+    installed (the trace is still returned, without the size)."""
+    try:
+        from lanterna.store.sql import rows, writes
+    except ImportError:
+        return None
     return sum(writes._row_size(rows.span_row(span, False)) for span in trace.data.spans)
 
 

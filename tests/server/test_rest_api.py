@@ -264,6 +264,11 @@ def test_several_workers_serve_and_sum_their_metrics(tmp_path: Path) -> None:
     with running_server(f"sqlite:///{tmp_path / 't.db'}", args=["--workers", "2"]) as server:
         for _ in range(12):
             assert call("GET", api(server, "/experiments")).status == 200
-        text = call("GET", server.url + "/metrics").body.decode()
-    assert ('lanterna_http_request_duration_seconds_count{method="GET",'
-            'route="/api/v1/experiments",status="200"} 12.0') in text
+        # A request is counted just after its answer is sent: read until the last one is in.
+        expected = ('lanterna_http_request_duration_seconds_count{method="GET",'
+                    'route="/api/v1/experiments",status="200"} 12.0')
+        for _ in range(50):
+            text = call("GET", server.url + "/metrics").body.decode()
+            if expected in text:
+                break
+    assert expected in text
