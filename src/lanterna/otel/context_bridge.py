@@ -36,6 +36,7 @@ from opentelemetry.trace.propagation import _SPAN_KEY
 from lanterna.entities.span import LiveSpan, NoOpSpan
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
 from lanterna.tracing.context import RemoteParent, current_span
+from lanterna.tracing.runtime import open_ancestor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -221,6 +222,12 @@ class BridgedRuntimeContext(_RuntimeContext):
         lanterna = _get_lanterna()
         if lanterna is None or lanterna.__class__ is NoOpSpan:
             return ctx
+        if isinstance(lanterna, LiveSpan) and lanterna._end_ns is not None:
+            # Context managers exited out of order left an ended span current: as for
+            # lanterna's own spans, its nearest open ancestor is the current span.
+            lanterna = open_ancestor(lanterna)
+            if lanterna is None:
+                return ctx
         last = self._last
         if last is not None and last[0] is ctx and last[1] is lanterna:
             return last[2]
