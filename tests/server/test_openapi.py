@@ -69,8 +69,12 @@ def test_served_document_is_the_document(server: RunningServer) -> None:
     assert served == document()
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_break(server: RunningServer) -> None:
+def test_schemathesis_finds_no_server_error_and_no_schema_break(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import schemathesis
+
+    monkeypatch.chdir(tmp_path)  # schemathesis looks for its config from the working directory
 
     from lanterna.server.api.openapi import document
 
