@@ -92,10 +92,10 @@ def size_bytes(trace: Trace) -> int | None:
     the way the SQL store computes it, so both reads agree; None when the SQL layer is not
     installed (the trace is still returned, without the size)."""
     try:
-        from lanterna.store.sql import rows, writes
+        from lanterna.store.sql.writes import span_size
     except ImportError:
         return None
-    return sum(writes._row_size(rows.span_row(span, False)) for span in trace.data.spans)
+    return sum(span_size(span) for span in trace.data.spans)
 
 
 def set_trace_tag(

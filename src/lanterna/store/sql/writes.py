@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
@@ -146,6 +147,11 @@ def _row_size(row: Row) -> int:
 _SIZED_COLUMNS = (3, *rows.JSON_COLUMNS)
 
 
+def span_size(span: Span, postgres: bool = False) -> int:
+    """A span's share of its trace's ``mlflow.trace.sizeBytes``, as the store records it."""
+    return _row_size(rows.span_row(span, postgres))
+
+
 def _holds_root(trace: Trace) -> bool:
     return any(span.parent_id is None for span in trace.data.spans)
 
@@ -154,7 +160,7 @@ def _size(trace: Trace, sizes: dict[tuple[str, str], int], postgres: bool) -> in
     total = 0
     for span in trace.data.spans:
         size = sizes.get((span.trace_id, span.span_id))
-        total += _row_size(rows.span_row(span, postgres)) if size is None else size
+        total += span_size(span, postgres) if size is None else size
     return total
 
 
