@@ -99,8 +99,7 @@ def _insert_placeholders(connection: Connection, infos: list[TraceInfo]) -> set[
     if postgres:  # RETURNING names the rows this statement inserted, even under concurrency
         trace_rows = [rows.trace_row(info, None, True) for info in infos]
         sql = statements.insert(traces, "skip") + " RETURNING trace_id"
-        result = connection.exec_driver_sql(
-            sql, tuple(list(c) for c in zip(*trace_rows, strict=True)))
+        result = writes.execute_rows(connection, sql, trace_rows, True)
         created = set(result.scalars())
     else:  # writers are serialised: what is absent now is created here
         ids = [info.trace_id for info in infos]
@@ -232,7 +231,7 @@ def _write_infos(connection: Connection, infos: Sequence[TraceInfo], mode: str) 
         sql = statements.insert(traces, "update", stored_metadata_wins=True) + (
             f" WHERE traces.state = '{TraceState.IN_PROGRESS.value}'"
         )
-        _run(connection, sql, trace_rows, postgres)
+        writes.execute_rows(connection, sql, trace_rows, postgres)
     else:
         writes._execute(connection, statements, traces, mode, trace_rows)
     conflict = "update" if mode == "update" else "nothing"
@@ -240,12 +239,6 @@ def _write_infos(connection: Connection, infos: Sequence[TraceInfo], mode: str) 
               for row in rows.key_value_rows(info.trace_id, info.tags, postgres)]
     writes._execute(connection, statements, trace_tags, conflict, writes._unique(values))
 
-
-def _run(connection: Connection, sql: str, values: list[tuple[Any, ...]], postgres: bool) -> None:
-    if postgres:
-        connection.exec_driver_sql(sql, tuple(list(c) for c in zip(*values, strict=True)))
-    else:
-        connection.exec_driver_sql(sql, values)
 
 
 def _stored_usage(connection: Connection, trace_ids: list[str]) -> dict[str, dict[str, int]]:
