@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from lanterna.entities._values import safe_text
@@ -34,6 +35,14 @@ def dumps(value: Any) -> str:
     if b"null" in raw and _has_non_finite(value, 0):  # orjson wrote NaN/inf as null
         return _stdlib_dumps(value)
     return raw.decode()
+
+
+def dumps_rows(values: Sequence[tuple[Any, ...]]) -> str:
+    """One JSON array of the rows (cells: text, integers, None), for PostgreSQL's
+    ``jsonb_array_elements``; the cells are already what the database takes (``storable``)."""
+    if orjson is None:
+        return json.dumps(values, ensure_ascii=False)
+    return orjson.dumps(values).decode()
 
 
 def _stdlib_dumps(value: Any) -> str:

@@ -7,9 +7,14 @@ Replaying a batch after a failed commit stores nothing twice.
 
 This is the hot path of the store: each span is encoded once (``rows.span_row``), rows are
 tuples sent as multi-row inserts: ``INSERT … VALUES (…), (…), …`` of up to ``SQLITE_ROWS``
-rows on SQLite, one ``INSERT … SELECT FROM unnest(arrays)`` per table on PostgreSQL (binary
-arrays: every row in one round trip). The statements are built from the table definitions,
-never from data. Full-text indexing is not done here (see ``fulltext``).
+rows on SQLite, one ``INSERT … SELECT FROM jsonb_array_elements(rows)`` per table on
+PostgreSQL, every row in one JSON text and one round trip. The statements are built from the
+table definitions, never from data. Full-text indexing is not done here (see ``fulltext``).
+
+Why JSON on PostgreSQL: psycopg dumps array parameters in Python, element by element; one JSON
+text (orjson) costs the export thread a third of that, and the server (another core) parses it.
+Measured with 2,000-span batches: 90,000 rows/s and 3.9 µs of Python per row with binary
+``unnest`` arrays, 121,000 rows/s and 1.4 µs with JSON.
 
 Why not ``executemany`` on SQLite: the driver releases the GIL around every row's step, and
 while the application's thread is busy each re-acquisition waits out Python's switch interval
@@ -33,7 +38,7 @@ from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
-from lanterna.store.sql import rows
+from lanterna.store.sql import codec, rows
 from lanterna.store.sql.storable import storable_rows
 from lanterna.store.sql.tables import spans, trace_tags, traces
 
@@ -75,11 +80,9 @@ class _Statements:
             raise RuntimeError(f"row layout of {table.name} does not match its table")
         keys = [c.name for c in table.primary_key.columns]
         listed = ", ".join(names)
-        if self.postgres:
-            casts = [_pg_cast(c) for c in table.columns]
-            arrays = ", ".join(f"%b::{array}[]" for array, _ in casts)  # binary: fast
-            selected = ", ".join(expression for _, expression in casts)
-            source = f"SELECT {selected} FROM unnest({arrays}) AS u({listed})"
+        if self.postgres:  # the rows as one JSON array of arrays (see execute_rows)
+            selected = ", ".join(_pg_cell(c, i) for i, c in enumerate(table.columns))
+            source = f"SELECT {selected} FROM jsonb_array_elements(%s::jsonb) AS u"
         else:
             source = "VALUES (" + ", ".join("?" for _ in names) + ")"  # see execute_rows
         keep = "nothing" if stored_metadata_wins else conflict
@@ -101,40 +104,43 @@ class _Statements:
         )
 
 
-def _pg_cast(column: Any) -> tuple[str, str]:
-    """(array element type, selected expression) for one column in ``unnest``."""
+def _pg_cell(column: Any, index: int) -> str:
+    """The expression reading one column from a row sent as a JSON array."""
     impl = column.type.dialect_impl(postgresql.dialect())  # type: ignore[no-untyped-call]
     if isinstance(impl, postgresql.JSONB):
-        return "text", f"{column.name}::jsonb"
+        return f"(u->>{index})::jsonb"
     if isinstance(impl, BigInteger):
-        return "bigint", column.name
-    return "text", column.name
+        return f"(u->>{index})::bigint"
+    return f"u->>{index}"
 
 
 _STATEMENTS = {True: _Statements(True), False: _Statements(False)}
 Row = tuple[Any, ...]
 
-#: Rows per SQLite statement at most; smaller pieces are powers of two, so each table has a
-#: few statement texts only (SQLite compiles each once per connection; ``engine`` caches them).
-SQLITE_ROWS = 1024 if sqlite3.sqlite_version_info >= (3, 32, 0) else 32  # bound variables
+#: Rows per SQLite statement at most (and as many bound variables as SQLite takes).
+SQLITE_ROWS = 2048
+_SQLITE_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 _MULTI_ROW: dict[tuple[str, int], str] = {}
 
 
 def execute_rows(connection: Connection, sql: str, values: Sequence[Row], postgres: bool) -> Any:
     """Runs a one-row INSERT statement (from ``_Statements``) for every row of ``values``:
     one ``unnest`` statement on PostgreSQL, multi-row pieces on SQLite. Returns the result of
-    the last statement run (PostgreSQL's ``RETURNING`` rows)."""
-    if postgres:  # one array per column
-        return connection.exec_driver_sql(
-            sql, tuple(list(column) for column in zip(*values, strict=True)))
+    the last statement run (PostgreSQL's ``RETURNING`` rows).
+
+    SQLite pieces take a power-of-two number of rows (so a table has a dozen statement texts,
+    each compiled once per connection), the last piece filled up with copies of its last row:
+    every statement here is an idempotent insert or upsert, so a copy changes nothing."""
+    if postgres:
+        return connection.exec_driver_sql(sql, (codec.dumps_rows(values),))
     result = None
-    start, count = 0, len(values)
-    while start < count:
-        size = min(SQLITE_ROWS, 1 << ((count - start).bit_length() - 1))
-        piece = values[start:start + size]
-        result = connection.exec_driver_sql(_sqlite_rows(sql, size, len(piece[0])),
+    width = len(values[0]) if values else 0
+    limit = 1 << (min(SQLITE_ROWS, _SQLITE_VARIABLES // max(1, width)).bit_length() - 1)
+    for start in range(0, len(values), limit):
+        piece = list(values[start:start + limit])
+        piece.extend([piece[-1]] * ((1 << (len(piece) - 1).bit_length()) - len(piece)))
+        result = connection.exec_driver_sql(_sqlite_rows(sql, len(piece), width),
                                             tuple(chain.from_iterable(piece)))
-        start += size
     return result
 
 
@@ -151,9 +157,22 @@ def _sqlite_rows(sql: str, size: int, width: int) -> str:
     return found
 
 
+#: PostgreSQL: the trigram index's new entries wait in its pending list (appended to, cheap)
+#: up to this many kB, instead of being merged into the index by the writes themselves; the
+#: store's upkeep merges them when the exporter is idle (``SqlStore.maintain``).
+GIN_PENDING_KB = 65_536
+
+
+def begin_postgres_write(connection: Connection) -> None:
+    """Settings for one PostgreSQL write transaction (see ``GIN_PENDING_KB``)."""
+    connection.exec_driver_sql(f"SET LOCAL gin_pending_list_limit = {GIN_PENDING_KB}")
+
+
 def write_batch(connection: Connection, batch: ExportBatch) -> None:
     postgres = connection.dialect.name == "postgresql"
     statements = _STATEMENTS[postgres]
+    if postgres:
+        begin_postgres_write(connection)
     if batch.started:
         _write_infos(connection, statements, [(i, None) for i in batch.started], final=False)
     sizes: dict[tuple[str, str], int] = {}
