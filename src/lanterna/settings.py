@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
             mlflow_env="MLFLOW_EXPERIMENT_ID"),
     Setting("export_queue_size", "LANTERNA_EXPORT_QUEUE_SIZE", 200_000, int,
             "Finished spans waiting for export; past it spans are dropped and counted."),
-    Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 2_000, int,
+    Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 10_000, int,
             "Most spans written to the store in one transaction."),
     Setting("export_to", "LANTERNA_EXPORT_TO", None, str,
             "Where finished spans go: store, otlp, or store,otlp. Default: store, plus otlp "

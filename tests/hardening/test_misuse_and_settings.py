@@ -159,11 +159,11 @@ print(pipeline.batch_size, pipeline.max_queue, runtime.config.sampling_ratio,
 
 
 @pytest.mark.parametrize(("variable", "value", "expected"), [
-    ("LANTERNA_EXPORT_BATCH_SIZE", "0", "2000 200000 1.0 None 3"),
-    ("LANTERNA_EXPORT_QUEUE_SIZE", "-5", "2000 200000 1.0 None 3"),
-    ("LANTERNA_TRACE_SAMPLING_RATIO", "1.5", "2000 200000 1.0 None 3"),
-    ("LANTERNA_TRACE_SAMPLING_RATIO", "nan", "2000 200000 1.0 None 3"),
-    ("LANTERNA_TRACE_TIMEOUT_SECONDS", "soon", "2000 200000 1.0 None 3"),
+    ("LANTERNA_EXPORT_BATCH_SIZE", "0", "10000 200000 1.0 None 3"),
+    ("LANTERNA_EXPORT_QUEUE_SIZE", "-5", "10000 200000 1.0 None 3"),
+    ("LANTERNA_TRACE_SAMPLING_RATIO", "1.5", "10000 200000 1.0 None 3"),
+    ("LANTERNA_TRACE_SAMPLING_RATIO", "nan", "10000 200000 1.0 None 3"),
+    ("LANTERNA_TRACE_TIMEOUT_SECONDS", "soon", "10000 200000 1.0 None 3"),
 ])
 def test_bad_settings_get_one_warning_and_a_safe_value(
     tmp_path: Path, variable: str, value: str, expected: str
