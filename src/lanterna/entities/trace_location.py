@@ -140,8 +140,12 @@ class TraceLocation:
 
     @classmethod
     def from_experiment_id(cls, experiment_id: str) -> TraceLocation:
-        return cls(TraceLocationType.MLFLOW_EXPERIMENT,
-                   mlflow_experiment=MlflowExperimentLocation(str(experiment_id)))
+        # Every TraceInfo builds one: skip the checks, which this combination always passes.
+        location = cls.__new__(cls)
+        location.type = TraceLocationType.MLFLOW_EXPERIMENT
+        location.mlflow_experiment = MlflowExperimentLocation(str(experiment_id))
+        location.inference_table = location.uc_schema = location.uc_table_prefix = None
+        return location
 
     @classmethod
     def from_databricks_uc_schema(cls, catalog_name: str, schema_name: str) -> TraceLocation:
