@@ -246,8 +246,10 @@ def _fill_by_copies(store: Any, traces: int, base: int) -> None:
     copy = 1
     while have < traces:
         with engine.begin() as connection:
+            # Copies are named tr-XX_…: the underscore is literal (escaped) in every pattern.
             while connection.exec_driver_sql(
-                "SELECT 1 FROM traces WHERE trace_id LIKE ? LIMIT 1", (f"tr-{copy:02x}_%",)
+                "SELECT 1 FROM traces WHERE trace_id LIKE ? ESCAPE '!' LIMIT 1",
+                (f"tr-{copy:02x}!_%",),
             ).first() is not None:
                 copy += 1
             prefix, shift = f"tr-{copy:02x}_", copy * base * 1000
