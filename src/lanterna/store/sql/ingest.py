@@ -56,8 +56,6 @@ _USAGE_COLUMNS = ("input_tokens", "output_tokens", "total_tokens")
 
 def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span]) -> None:
     postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        writes.begin_postgres_write(connection)
     unique: dict[tuple[str, str], Span] = {}
     for span in batch:
         unique.setdefault((span._trace_id, span._span_id), span)

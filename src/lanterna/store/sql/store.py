@@ -50,11 +50,6 @@ DRIVE_BELOW = 5_000
 #: PostgreSQL: vacuum and refresh planner statistics after this many spans written here.
 ANALYZE_AFTER_SPANS = 10_000
 _EXPERIMENT_NAME_CHARS = 256
-#: Moves the trigram index's pending entries into the index (VACUUM does it too).
-_MERGE_PENDING_TRIGRAMS = (
-    "SELECT gin_clean_pending_list(indexrelid) FROM pg_index "
-    "WHERE indexrelid = to_regclass('ix_spans_search_text')"
-)
 
 
 class SqlStore:
@@ -66,7 +61,6 @@ class SqlStore:
         self.where = self.url.render_as_string(hide_password=True)
         self._engine: Engine | None = None
         self._written_since_analyze = 0
-        self._written_when_indexed = 0
         self._reset_locks()
 
     def _reset_locks(self) -> None:
@@ -177,24 +171,20 @@ class SqlStore:
     def maintain(
         self, busy: Callable[[], bool] | None = None, budget: float | None = None
     ) -> bool:
-        """Upkeep after writes, run when the exporter is idle and at exit: the full-text index
-        catches up (SQLite: ``fulltext``; PostgreSQL: the trigram index's pending list, see
-        ``writes.GIN_PENDING_KB``); PostgreSQL's planner statistics are refreshed after many
-        writes (a fresh table without them gets poor plans). True when nothing is left to do."""
+        """Upkeep after writes, run when the exporter is idle and at exit: SQLite's full-text
+        index catches up; PostgreSQL's planner statistics are refreshed after many writes (a
+        fresh table without them gets poor plans). True when nothing is left to do."""
         if self._engine is None:
             return True
         if self.dialect == "postgresql":
             written = self._written_since_analyze
-            if written == self._written_when_indexed:
-                return True
-            engine = self.engine().execution_options(isolation_level="AUTOCOMMIT")
-            with self._write_lock, engine.connect() as connection:
-                if written >= ANALYZE_AFTER_SPANS:  # VACUUM also enables index-only scans
-                    connection.exec_driver_sql("VACUUM (ANALYZE) traces, spans, trace_tags")
-                    self._written_since_analyze -= written
-                else:
-                    connection.exec_driver_sql(_MERGE_PENDING_TRIGRAMS)
-                self._written_when_indexed = self._written_since_analyze
+            if written >= ANALYZE_AFTER_SPANS:  # VACUUM also enables index-only scans
+                engine = self.engine().execution_options(isolation_level="AUTOCOMMIT")
+                with self._write_lock, engine.connect() as connection:
+                    connection.exec_driver_sql(
+                        "VACUUM (ANALYZE) traces, spans, trace_tags"
+                    )
+                self._written_since_analyze -= written
             return True
         return self.index_pending(busy, budget)
 

@@ -157,22 +157,9 @@ def _sqlite_rows(sql: str, size: int, width: int) -> str:
     return found
 
 
-#: PostgreSQL: the trigram index's new entries wait in its pending list (appended to, cheap)
-#: up to this many kB, instead of being merged into the index by the writes themselves; the
-#: store's upkeep merges them when the exporter is idle (``SqlStore.maintain``).
-GIN_PENDING_KB = 65_536
-
-
-def begin_postgres_write(connection: Connection) -> None:
-    """Settings for one PostgreSQL write transaction (see ``GIN_PENDING_KB``)."""
-    connection.exec_driver_sql(f"SET LOCAL gin_pending_list_limit = {GIN_PENDING_KB}")
-
-
 def write_batch(connection: Connection, batch: ExportBatch) -> None:
     postgres = connection.dialect.name == "postgresql"
     statements = _STATEMENTS[postgres]
-    if postgres:
-        begin_postgres_write(connection)
     if batch.started:
         _write_infos(connection, statements, [(i, None) for i in batch.started], final=False)
     sizes: dict[tuple[str, str], int] = {}
