@@ -3,9 +3,11 @@ store, a refused trace, the schema guard, and the full-text index, on SQLite and
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 import lanterna
+from lanterna.entities import Span
 from lanterna.exceptions import MlflowException, SchemaTooNewError
 from lanterna.export import setup
 from lanterna.store import uri as uris
@@ -228,3 +231,34 @@ def test_two_processes_write_one_sqlite_file_at_once(tmp_path: Path) -> None:
     count = uris.get_store(f"sqlite:///{tmp_path / 'lanterna.db'}").count_traces()
     uris.dispose_all()
     assert count == 3000
+
+
+def test_skeleton_lists_spans_by_start_time_then_id(store_uri: str) -> None:  # noqa: F811
+    store = uris.get_store(store_uri)
+    trace_id = f"tr-{uuid.uuid4().hex}"
+    origin = 1_700_000_000_000_000_000
+    root = "00000000000000a1"
+    # (span id, parent, start offset, end offset): written out of order, two starting together
+    written = [("00000000000000c3", root, 20, None), (root, None, 0, 90),
+               ("00000000000000b2", root, 20, 30), ("00000000000000d4", root, 10, 15)]
+    store.log_spans("0", [Span.from_dict({
+        "trace_id": trace_id[3:], "span_id": span_id, "parent_span_id": parent or "",
+        "name": f"n-{span_id[-2:]}", "start_time_unix_nano": origin + start,
+        "end_time_unix_nano": None if end is None else origin + end,
+        "status": {"code": "STATUS_CODE_UNSET" if end is None else "STATUS_CODE_OK",
+                   "message": ""},
+        "attributes": {"mlflow.traceRequestId": json.dumps(trace_id)}, "events": [],
+    }) for span_id, parent, start, end in written])
+    skeleton = store.get_trace_skeleton(trace_id)
+    assert skeleton is not None and skeleton["span_count"] == 4
+    assert skeleton["origin_ns"] == str(origin)
+    assert skeleton["columns"] == {
+        "span_id": [root, "00000000000000d4", "00000000000000b2", "00000000000000c3"],
+        "parent_span_id": [None, root, root, root],
+        "name": ["n-a1", "n-d4", "n-b2", "n-c3"],
+        "span_type": ["UNKNOWN"] * 4,
+        "status": ["OK", "OK", "OK", "UNSET"],
+        "start": [0, 10, 20, 20],
+        "end": [90, 15, 30, None],
+    }
+    assert store.get_trace_skeleton(f"tr-{uuid.uuid4().hex}") is None

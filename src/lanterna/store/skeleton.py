@@ -7,7 +7,8 @@ from the earliest start so every number stays below 2**53 and survives JavaScrip
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from lanterna.entities.trace_info import TraceInfo
@@ -15,30 +16,31 @@ from lanterna.entities.trace_info import TraceInfo
 COLUMNS = ("span_id", "parent_span_id", "name", "span_type", "status", "start", "end")
 
 
-def build(info: TraceInfo, spans: Iterable[Sequence[Any]]) -> dict[str, Any]:
+def build(info: TraceInfo, spans: Sequence[Sequence[Any]]) -> dict[str, Any]:
     """``spans``: rows of (span_id, parent_span_id, name, span_type, status, start_ns, end_ns),
     ordered as they should be shown (by start time).
 
-    Columns are made by transposing the rows once (``zip``), not by appending per span: at
-    100,000 spans this is what keeps the skeleton a fraction of a second.
+    Each column is taken from the rows by ``itemgetter`` in C: at 100,000 spans this is several
+    times faster than transposing with ``zip(*rows)``, which builds a 100,000-argument call.
     """
-    found = spans if isinstance(spans, list) else list(spans)
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     origin = info.request_time * 1_000_000
-    if found:
-        span_id, parent, name, kind, status, starts, ends = zip(*found, strict=True)
+    if spans:
+        span_id, parent, name, kind, status, starts, ends = (
+            list(map(itemgetter(i), spans)) for i in range(len(COLUMNS))
+        )
         origin = min(starts)
-        columns["span_id"] = list(span_id)
+        columns["span_id"] = span_id
         columns["parent_span_id"] = [p or None for p in parent]
-        columns["name"] = list(name)
-        columns["span_type"] = list(kind)
-        columns["status"] = list(status)
+        columns["name"] = name
+        columns["span_type"] = kind
+        columns["status"] = status
         columns["start"] = [s - origin for s in starts]
         columns["end"] = [None if e is None else e - origin for e in ends]
     return {
         "trace_id": info.trace_id,
         "info": info.to_dict(),
         "origin_ns": str(origin),
-        "span_count": len(found),
+        "span_count": len(spans),
         "columns": columns,
     }

@@ -264,18 +264,12 @@ class SqlStore:
     def get_trace_skeleton(self, trace_id: str) -> dict[str, Any] | None:
         if self._missing_file():
             return None
-        statement = (
-            select(spans.c.span_id, spans.c.parent_span_id, spans.c.name, spans.c.type,
-                   spans.c.status, spans.c.start_time_ns, spans.c.end_time_ns)
-            .where(spans.c.trace_id == trace_id)
-            .order_by(spans.c.start_time_ns, spans.c.span_id)
-        )
         with self._reading() as connection:
             row = connection.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
             if row is None:
                 return None
             info = reads.load_traces(connection, [row], include_spans=False)[0].info
-            found = connection.execute(statement).all()
+            found = reads.skeleton_rows(connection, trace_id)
         return skeleton.build(info, found)
 
     def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
