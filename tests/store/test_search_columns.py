@@ -191,9 +191,9 @@ def test_column_filters_match_a_python_evaluation(
     corpus: tuple[str, list[TraceModel]], store_uri: str, plan: str,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from lanterna.store.sql import store
+    from lanterna.store.sql import searching
 
-    monkeypatch.setattr(store, "DRIVE_BELOW", 10**9 if plan == "from-index" else 0)
+    monkeypatch.setattr(searching, "DRIVE_BELOW", 10**9 if plan == "from-index" else 0)
     experiment, models = corpus
     rng = random.Random(1500)
     sizes = set()

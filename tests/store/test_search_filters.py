@@ -273,9 +273,9 @@ def test_filter(
 ) -> None:
     """Both query plans give the same answers: starting from the traces an index lists (few
     matches), and walking traces newest first (many matches)."""
-    from lanterna.store.sql import store
+    from lanterna.store.sql import searching
 
-    monkeypatch.setattr(store, "DRIVE_BELOW", 10**9 if plan == "from-index" else 0)
+    monkeypatch.setattr(searching, "DRIVE_BELOW", 10**9 if plan == "from-index" else 0)
     assert found(data, filter_string) == expected
 
 

@@ -176,9 +176,9 @@ def test_stored_trace_round_trips(five: dict[str, str]) -> None:
 def test_pages_of_a_filtered_search_under_both_plans(
     five: dict[str, str], plan: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lanterna.store.sql import store
+    from lanterna.store.sql import searching
 
-    monkeypatch.setattr(store, "DRIVE_BELOW", 10**9 if plan == "from-index" else 0)
+    monkeypatch.setattr(searching, "DRIVE_BELOW", 10**9 if plan == "from-index" else 0)
     for order_by, expected in ((None, ["e", "d", "c", "b", "a"]),
                                (["name ASC"], ["a", "b", "c", "d", "e"]),
                                (["status DESC", "timestamp_ms ASC"], ["b", "c", "d", "e", "a"])):

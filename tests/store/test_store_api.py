@@ -199,7 +199,7 @@ def test_full_text_uses_the_index(fresh: str) -> None:
             filter_string=query, experiment_ids=["0"], return_type="list")] == [ids[7]]
         with store.engine().connect() as connection:
             # a rare word: the index lists the few candidates and the search starts from them
-            statement, _, _ = store.search_statement(["0"], query, None, None, 10, connection)
+            statement = store.search_statement(["0"], query, None, None, 10, connection)
             sql = str(statement.compile(store.engine(), compile_kwargs={"literal_binds": True}))
             if store.dialect == "sqlite":
                 plan = [r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]

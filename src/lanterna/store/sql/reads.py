@@ -44,7 +44,7 @@ def load_traces(connection: Connection, found: Sequence[Any], include_spans: boo
                 .where(spans.c.trace_id.in_(chunk))
                 .order_by(spans.c.trace_id, spans.c.start_time_ns, spans.c.span_id)
             )
-            for row in connection.execute(statement):
+            for row in driver_rows(connection, connection.execute(statement)):
                 by_trace[row[0]].append(make(*row))
     return [
         Trace(
@@ -95,7 +95,10 @@ def load_spans(connection: Connection, trace_id: str, span_ids: Sequence[str]) -
         statement = select(*SPAN_COLUMNS).where(
             spans.c.trace_id == trace_id, spans.c.span_id.in_(chunk)
         )
-        found.extend(rows.span_from_row(*row) for row in connection.execute(statement))
+        found.extend(
+            rows.span_from_row(*row)
+            for row in driver_rows(connection, connection.execute(statement))
+        )
     found.sort(key=lambda s: (s.start_time_ns, s.span_id))
     return found
 
@@ -106,7 +109,7 @@ def _tags(connection: Connection, ids: list[str]) -> dict[str, dict[str, str]]:
         statement = select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
             trace_tags.c.trace_id.in_(chunk)
         )
-        for trace_id, key, value in connection.execute(statement):
+        for trace_id, key, value in driver_rows(connection, connection.execute(statement)):
             out.setdefault(trace_id, {})[key] = value
     return out
 

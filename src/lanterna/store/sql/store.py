@@ -27,8 +27,6 @@ from lanterna.store import skeleton
 from lanterna.store.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Experiment
 from lanterna.store.batch import ExportBatch
 from lanterna.store.search import limits, paging
-from lanterna.store.search.compile import Clause, compile_filter
-from lanterna.store.search.parser import parse_filter, parse_order_by
 from lanterna.store.search.rlike import RLIKE_SECONDS, TIMED_OUT
 from lanterna.store.sql import engine as engines
 from lanterna.store.sql import (
@@ -37,6 +35,7 @@ from lanterna.store.sql import (
     reads,
     rows,
     schema,
+    searching,
     sessions,
     span_search,
     writes,
@@ -45,8 +44,6 @@ from lanterna.store.sql.storable import storable_rows, storable_text
 from lanterna.store.sql.tables import experiments, spans, trace_tags, traces
 
 _CHUNK = 500
-#: A clause whose index lists fewer matching traces than this starts the search from them.
-DRIVE_BELOW = 5_000
 #: PostgreSQL: vacuum and refresh planner statistics after this many spans written here.
 ANALYZE_AFTER_SPANS = 10_000
 _EXPERIMENT_NAME_CHARS = 256
@@ -293,14 +290,13 @@ class SqlStore:
                 f"max_results must be a positive integer, got {max_results!r}."
             )
         limit = min(max_results, MAX_PAGE_SIZE)
-        self.search_statement(experiment_ids, filter_string, order_by, page_token, 1)  # checks
+        search = searching.prepare(  # checks the arguments, whether or not anything is stored
+            self.dialect, experiment_ids, filter_string, order_by, page_token
+        )
         if self._missing_file():
             return [], None
         with self._reading() as connection:
-            statement, keys, query = self.search_statement(
-                experiment_ids, filter_string, order_by, page_token, limit + 1, connection
-            )
-            found = list(connection.execute(statement))
+            found = list(connection.execute(searching.statement(search, limit + 1, connection)))
             more = len(found) > limit
             found = found[:limit]
             result = reads.load_traces(connection, found, include_spans)
@@ -308,7 +304,7 @@ class SqlStore:
         if more:
             last = found[-1]
             token = paging.encode_token(
-                [last._mapping[f"sort_{i}"] for i in range(len(keys))], query
+                [last._mapping[f"sort_{i}"] for i in range(len(search.keys))], search.query
             )
         return result, token
 
@@ -320,59 +316,12 @@ class SqlStore:
         page_token: str | None,
         limit: int,
         connection: Connection | None = None,
-    ) -> tuple[Any, list[Any], str]:
-        """The SELECT for one page (and its sort keys and query fingerprint); bound, not run.
-
-        With a ``connection``, a clause whose index lists few matching traces (fewer than
-        ``DRIVE_BELOW``) drives the query: those traces are fetched and sorted, instead of
-        walking every trace in order until enough match."""
-        keys = paging.sort_keys(parse_order_by(order_by))
-        parsed = parse_filter(limits.checked_filter_text(filter_string))
-        limits.check_filter_values(parsed)
-        clauses = compile_filter(parsed, self.dialect)
-        ids = sorted({str(e) for e in experiment_ids}) if experiment_ids else []
-        query = paging.fingerprint(
-            filter_string or "", [(k.key, k.ascending) for k in keys], ids
+    ) -> Any:
+        """The SELECT ``search_traces`` runs for one page; bound, not run (see ``searching``)."""
+        search = searching.prepare(
+            self.dialect, experiment_ids, filter_string, order_by, page_token
         )
-        values = paging.decode_token(page_token, query, len(keys)) if page_token else None
-        driver = None if connection is None else _driver(connection, clauses)
-        unindexed = driver is not None and self.dialect == "sqlite"
-        by = paging.UNINDEXED_ORDER_EXPRESSIONS if unindexed else paging.ORDER_EXPRESSIONS
-        conditions: list[Any] = []
-        if ids:
-            experiment = func.likely(traces.c.experiment_id) if unindexed else (
-                traces.c.experiment_id
-            )
-            conditions.append(experiment.in_(ids))
-        for clause in clauses:
-            if clause is driver:
-                conditions.append(self._one_of(clause.members))
-            else:
-                conditions.append(clause.condition)
-        if values is not None:
-            conditions.append(paging.after(keys, values, by))
-        sort_columns = [
-            paging.ORDER_EXPRESSIONS[k.key].label(f"sort_{i}") for i, k in enumerate(keys)
-        ]
-        statement = (
-            select(traces, *sort_columns)
-            .where(*conditions)
-            .order_by(*paging.order_clauses(keys, by))
-            .limit(limit)
-        )
-        return statement, keys, query
-
-    def _one_of(self, members: Any) -> Any:
-        """``trace_id`` among the ids ``members`` lists, evaluated once, first. (PostgreSQL
-        would otherwise walk every trace in order, probing each, to fill a LIMIT.)"""
-        if self.dialect != "postgresql":
-            return traces.c.trace_id.in_(members)
-        from sqlalchemy import String, cast
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        listed = members.subquery()
-        ids = cast(select(func.array_agg(listed.c.trace_id)).scalar_subquery(), ARRAY(String))
-        return traces.c.trace_id == func.any(ids)
+        return searching.statement(search, limit, connection)
 
     def count_traces(self, experiment_ids: Sequence[str] | None = None) -> int:
         if self._missing_file():
@@ -586,16 +535,3 @@ def _check_delete_arguments(
             "deleted."
         )
 
-
-def _driver(connection: Connection, clauses: list[Clause]) -> Clause | None:
-    """The clause matching the fewest traces, if an index lists fewer than DRIVE_BELOW."""
-    best: tuple[int, Clause] | None = None
-    for clause in clauses:
-        if clause.members is None:
-            continue
-        listed = clause.members if clause.estimate is None else clause.estimate
-        probe = select(func.count()).select_from(listed.limit(DRIVE_BELOW).subquery())
-        count = int(connection.execute(probe).scalar_one())
-        if count < DRIVE_BELOW and (best is None or count < best[0]):
-            best = (count, clause)
-    return None if best is None else best[1]
