@@ -10,9 +10,10 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 import lanterna
 from lanterna.entities import Span
@@ -197,13 +198,30 @@ def test_full_text_uses_the_index(fresh: str) -> None:
         store.maintain()
         assert [t.info.trace_id for t in lanterna.search_traces(
             filter_string=query, experiment_ids=["0"], return_type="list")] == [ids[7]]
+        executed: list[tuple[str, Any]] = []
+
+        def record(connection: Any, cursor: Any, statement: str, parameters: Any,
+                   *rest: Any) -> None:
+            executed.append((statement, parameters))
+
+        event.listen(store.engine(), "before_cursor_execute", record)
+        try:
+            lanterna.search_traces(filter_string=query, experiment_ids=["0"], return_type="list")
+        finally:
+            event.remove(store.engine(), "before_cursor_execute", record)
         with store.engine().connect() as connection:
             # a rare word: the index lists the few candidates and the search starts from them
             statement = store.search_statement(["0"], query, None, None, 10, connection)
             sql = str(statement.compile(store.engine(), compile_kwargs={"literal_binds": True}))
-            if store.dialect == "sqlite":
-                plan = [r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+            if store.dialect == "sqlite":  # the index is asked once, the page starts from ids
+                asked = [(s, p) for s, p in executed if "spans_fts MATCH" in s]
+                assert len(asked) == 1, executed
+                plan = [r[-1] for r in connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + asked[0][0], asked[0][1])]
                 assert any("spans_fts VIRTUAL TABLE INDEX" in row for row in plan), plan
+                plan = [r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+                assert any("traces USING INDEX" in row and "(trace_id=?)" in row
+                           for row in plan), plan
             else:
                 connection.exec_driver_sql("SET enable_seqscan = off")  # a tiny table
                 connection.exec_driver_sql("SET enable_nestloop = off")

@@ -83,6 +83,9 @@ class Clause:
     members: Any = None
     #: A cheaper SELECT whose row count bounds the members' (a full-text index's candidates).
     estimate: Any = None
+    #: The members given a SELECT of the rows ``estimate`` lists: a store that fetched those
+    #: rows to count them need not ask the index for them again.
+    members_of: Callable[[Any], Any] | None = None
 
 
 def like_condition(column: Any, pattern: patterns.Pattern, dialect: str,
@@ -289,9 +292,12 @@ class _Compiler:
         candidates = select(_spans_fts.c.rowid).where(
             literal_column("spans_fts").op("MATCH")(phrases)
         )
-        indexed = scan.where(_spans_rowid.in_(candidates))
         recent = scan.where(_spans_rowid > fulltext.mark_subquery())  # not indexed yet
-        return Clause(walk, union_all(indexed, recent), candidates)
+
+        def members_of(listed: Any) -> Any:
+            return union_all(scan.where(_spans_rowid.in_(listed)), recent)
+
+        return Clause(walk, members_of(candidates), candidates, members_of)
 
 
 def _normalise_span_status(c: Comparison) -> Comparison:
