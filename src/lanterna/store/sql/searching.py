@@ -123,19 +123,25 @@ def _one_of(dialect: str, members: Any) -> Any:
 
 def _driver(connection: Connection, search: Search, limit: int) -> _Driver | None:
     """The clause matching the fewest traces, if an index lists fewer than DRIVE_BELOW (and,
-    on SQLite, so few that walking the traces in time order would not be cheaper: see
-    ``WALK_RATIO``; the index is not asked past that many).
+    on SQLite, when walking would test every clause through an index too, so few that
+    walking the traces in time order would not be cheaper: see ``WALK_RATIO``; the index is
+    not asked past that many). Full text is always cheaper from its index's candidates:
+    walking it reads every span's text.
 
     Candidates that the statement can take back (``Clause.members_of``: SQLite's full-text
     index) are fetched rather than counted, so the index is asked once. Trace ids are only
     counted: listing them again inside the statement costs less than carrying them over."""
-    below = DRIVE_BELOW
-    if _walks_in_time_order(search):
-        below = min(below, math.isqrt(int(limit * _total(connection) / WALK_RATIO)) + 1)
+    walk_below: int | None = None
     best: tuple[int, _Driver] | None = None
     for clause in search.clauses:
         if clause.members is None:
             continue
+        below = DRIVE_BELOW
+        if _walks_in_time_order(search):
+            if walk_below is None:
+                total = _total(connection)
+                walk_below = min(DRIVE_BELOW, math.isqrt(int(limit * total / WALK_RATIO)) + 1)
+            below = walk_below
         listed = clause.members if clause.estimate is None else clause.estimate
         listed = listed.limit(below)
         candidates: list[Any] | None = None
@@ -151,11 +157,13 @@ def _driver(connection: Connection, search: Search, limit: int) -> _Driver | Non
 
 
 def _walks_in_time_order(search: Search) -> bool:
-    """True when SQLite would walk one experiment's traces in time order (its index)."""
+    """True when SQLite would walk one experiment's traces in time order (its index) testing
+    each clause through an index (the clauses an index lists: tags, span names)."""
     return (
         search.dialect == "sqlite"
         and len(search.experiment_ids) == 1
         and search.keys[0].key == "timestamp_ms"
+        and all(c.members is not None and c.estimate is None for c in search.clauses)
     )
 
 
