@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -343,3 +344,35 @@ def test_logfire_pending_markers_are_not_spans(server: Any) -> None:
     trace = stored(server, "tr-" + trace_hex)
     assert [(s.span_id, s.name) for s in trace.data.spans] == [(real, "handling /items")]
     assert trace.data.spans[0].get_attribute("logfire.tags") == ["web"]
+
+
+def test_ingested_spans_are_indexed_for_full_text_in_the_background(server: Any) -> None:
+    """The server's upkeep indexes what it ingests (off the write path): soon nothing waits,
+    and the words are found before and after."""
+    from sqlalchemy import text
+
+    trace_hex = uuid.uuid4().hex
+    word = f"wombat{uuid.uuid4().hex[:8]}"
+    spans = [json_span(trace_hex, uuid.uuid4().hex[:16], "", "root",
+                       {"input.value": {"stringValue": f"{word} in the garden"}})]
+    response = httpx.post(server.url + "/v1/traces", content=json.dumps(otlp_json(
+        trace_hex, spans)), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    query = f"trace.text LIKE '%{word}%'"
+    assert [t.info.trace_id for t in server.store.search_traces(
+        filter_string=query, include_spans=False)[0]] == ["tr-" + trace_hex]
+    if server.store.dialect == "postgresql":
+        waiting = "SELECT count(*) FROM span_texts_pending"
+    else:
+        waiting = "SELECT count(*) FROM spans WHERE seq > (SELECT indexed_upto FROM " \
+                  "lanterna_fts_state)"
+    deadline = time.monotonic() + 20
+    while True:
+        with server.store.engine().connect() as connection:
+            left = connection.execute(text(waiting)).scalar_one()
+        if left == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert left == 0
+    assert [t.info.trace_id for t in server.store.search_traces(
+        filter_string=query, include_spans=False)[0]] == ["tr-" + trace_hex]

@@ -40,6 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from lanterna.server import errors, metrics
 from lanterna.server.middleware import BearerAuth, BodyLimit, SecurityHeaders, Timing
+from lanterna.server.upkeep import Upkeep
 from lanterna.store.sql.store import SqlStore
 
 _log = logging.getLogger("lanterna.server")
@@ -118,7 +119,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         prepare_store(state.store)
+        upkeep = Upkeep(state.store)
+        upkeep.start()
         yield
+        upkeep.stop()
         state.store.dispose()
 
     app = Starlette(

@@ -274,17 +274,26 @@ class _Compiler:
 
     # -- full text ----------------------------------------------------------------------------
     def full_text(self, c: Comparison) -> Clause:
-        """Full text. PostgreSQL: the trigram index lists the matching spans. SQLite: walking
+        """Full text. PostgreSQL: the trigram index lists the matching spans (and the spans
+        waiting to be indexed are scanned, see ``fulltext``). SQLite: walking
         traces in order and checking their spans finds common words fast; for rare ones the
         FTS index lists candidates (up to its high-water mark; newer spans are scanned)."""
         value = str(c.value)
         pattern = patterns.contains(value) if c.op == "=" else patterns.parse(value).unanchored()
         if not pattern.literal_runs():  # '%' alone: any trace with a span
             return Clause(exists().where(spans.c.trace_id == traces.c.trace_id))
-        matching = self.like(spans.c.search_text, pattern, c.op == "ILIKE")
+        ignore_case = c.op == "ILIKE"
+        matching = self.like(spans.c.search_text, pattern, ignore_case)
         scan = select(spans.c.trace_id).where(matching)
-        if self.postgres:
-            return Clause(traces.c.trace_id.in_(scan), scan)
+        if self.postgres:  # the index's table, and the few spans not copied into it yet
+            texts, pending = fulltext.SPAN_TEXTS, fulltext.PENDING
+            listed = union_all(
+                select(texts.c.trace_id).where(self.like(texts.c.search_text, pattern,
+                                                         ignore_case)),
+                scan.join_from(spans, pending, and_(pending.c.trace_id == spans.c.trace_id,
+                                                    pending.c.span_id == spans.c.span_id)),
+            )
+            return Clause(traces.c.trace_id.in_(listed), listed)
         walk = exists().where(spans.c.trace_id == traces.c.trace_id, matching)
         phrases = patterns.fts_phrase_query(pattern.literal_runs())
         if phrases is None:  # under 3 characters: the index cannot help

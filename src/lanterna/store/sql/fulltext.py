@@ -1,18 +1,25 @@
-"""SQLite's full-text index, kept up to date just behind the writes.
+"""The full-text index, kept up to date just behind the writes, on both engines.
 
 Trigram indexing costs more than writing the span itself, so it is not done inside the export
 transaction: spans are written (and durable) at once, and the export thread indexes them in
-small steps whenever it is idle, and at exit. ``lanterna_fts_state.indexed_upto`` marks how far
-the index goes (span ``seq`` values only grow, never reused); a search asks the index for rows
-up to the mark and scans the rows above it, which are few, so results are always complete.
-PostgreSQL needs none of this: its GIN trigram index is updated by the write itself.
+small steps whenever it is idle, and at exit. A search asks the index about the spans it
+covers and scans the others, which are few, so results are always complete.
+
+SQLite: ``lanterna_fts_state.indexed_upto`` marks how far the FTS5 index goes (span ``seq``
+values only grow, never reused, and SQLite has one writer at a time).
+
+PostgreSQL: several processes write at once and a sequence's values commit out of order, so
+no mark can say what is indexed. Each write lists its spans in ``span_texts_pending`` (same
+transaction); a step moves listed spans' words into ``span_texts`` (which holds the GIN
+trigram index) and deletes the listing, atomically, skipping rows another step holds. A span
+is always in exactly one of the two.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import column, table, text
 from sqlalchemy.engine import Connection
 
 #: Spans indexed per transaction: short enough not to hold the write lock for long.
@@ -49,9 +56,46 @@ def pending(connection: Connection, limit: int) -> int:
     return int(connection.execute(_PENDING, {"limit": limit}).scalar_one())
 
 
+# -- PostgreSQL -----------------------------------------------------------------------------
+SPAN_TEXTS = table("span_texts", column("trace_id"), column("span_id"), column("search_text"))
+PENDING = table("span_texts_pending", column("trace_id"), column("span_id"))
+#: Spans moved into the index per PostgreSQL transaction.
+POSTGRES_STEP = 5_000
+
+_ENQUEUE = (
+    "INSERT INTO span_texts_pending (trace_id, span_id) "
+    "SELECT u->>0, u->>1 FROM jsonb_array_elements(%s::jsonb) AS u"
+)
+_MOVE = text(
+    "WITH moved AS ("
+    " DELETE FROM span_texts_pending WHERE ctid = ANY(ARRAY("
+    "  SELECT ctid FROM span_texts_pending LIMIT :step FOR UPDATE SKIP LOCKED))"
+    " RETURNING trace_id, span_id),"
+    " copied AS ("
+    " INSERT INTO span_texts (trace_id, span_id, search_text)"
+    " SELECT DISTINCT s.trace_id, s.span_id, s.search_text"
+    " FROM moved JOIN spans AS s USING (trace_id, span_id)"
+    " ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT count(*) FROM moved"
+)
+
+
+def enqueue(connection: Connection, span_ids: list[tuple[str, str]]) -> None:
+    """PostgreSQL: list (trace id, span id) pairs just written for indexing."""
+    if span_ids:
+        from lanterna.store.sql import codec
+
+        connection.exec_driver_sql(_ENQUEUE, (codec.dumps_rows(span_ids),))
+
+
+def index_step_postgres(connection: Connection, step: int = POSTGRES_STEP) -> bool:
+    """Move up to ``step`` listed spans into the index; True if more may remain."""
+    return int(connection.execute(_MOVE, {"step": step}).scalar_one()) >= step
+
+
 def mark_subquery() -> Any:
     """The index's high-water mark, as a scalar subquery for search conditions."""
-    from sqlalchemy import column, select, table
+    from sqlalchemy import select
 
     state = table("lanterna_fts_state", column("indexed_upto"), column("id"))
     return select(state.c.indexed_upto).where(state.c.id == 1).scalar_subquery()

@@ -71,7 +71,7 @@ def log_spans(connection: Connection, experiment_id: str, batch: Sequence[Span])
     if postgres:
         _lock(connection, list(by_trace))
     span_rows = [rows.span_row(s, postgres) for found in by_trace.values() for s in found]
-    writes._execute(connection, writes._STATEMENTS[postgres], spans, "nothing", span_rows)
+    writes.write_spans(connection, span_rows, postgres)
 
     roots = {t: r for t, r in ((t, _root(s)) for t, s in by_trace.items()) if r is not None}
     derived = [_from_root(root, experiment_id, by_trace[t]) for t, root in roots.items()]

@@ -19,7 +19,7 @@ from lanterna.store.sql.engine import WRITE_OPTION
 
 VERSION_TABLE = "lanterna_alembic_version"
 #: Revisions in order; the last is the head. A test checks it against the migration scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ADVISORY_LOCK = 0x6C616E7465726E61  # "lanterna"

@@ -58,6 +58,7 @@ class SqlStore:
         self.where = self.url.render_as_string(hide_password=True)
         self._engine: Engine | None = None
         self._written_since_analyze = 0
+        self._indexed_all = False  # PostgreSQL: no span of this process waits to be indexed
         self._reset_locks()
 
     def _reset_locks(self) -> None:
@@ -113,6 +114,13 @@ class SqlStore:
             self._engine.dispose()
             self._engine = None
 
+    @property
+    def _trace_tables(self) -> tuple[Any, ...]:
+        """The tables holding a trace's rows (what deleting a trace deletes from)."""
+        if self.dialect == "postgresql":
+            return (spans, trace_tags, traces, fulltext.SPAN_TEXTS, fulltext.PENDING)
+        return (spans, trace_tags, traces)
+
     def after_fork(self) -> None:
         """In a forked child: forget the parent's connections without closing them."""
         self._reset_locks()
@@ -164,34 +172,37 @@ class SqlStore:
         with self._writing() as connection:
             writes.write_batch(connection, batch)
         self._written_since_analyze += len(batch.spans)
+        self._indexed_all = False
 
     def maintain(
         self, busy: Callable[[], bool] | None = None, budget: float | None = None
     ) -> bool:
-        """Upkeep after writes, run when the exporter is idle and at exit: SQLite's full-text
-        index catches up; PostgreSQL's planner statistics are refreshed after many writes (a
-        fresh table without them gets poor plans). True when nothing is left to do."""
+        """Upkeep after writes, run when the exporter is idle and at exit: the full-text index
+        catches up (``fulltext``); PostgreSQL's planner statistics are refreshed after many
+        writes (a fresh table without them gets poor plans). True when nothing is left to do."""
         if self._engine is None:
             return True
+        done = self.index_pending(busy, budget)
         if self.dialect == "postgresql":
             written = self._written_since_analyze
-            if written >= ANALYZE_AFTER_SPANS:  # VACUUM also enables index-only scans
+            if done and written >= ANALYZE_AFTER_SPANS:  # VACUUM: index-only scans too
                 engine = self.engine().execution_options(isolation_level="AUTOCOMMIT")
                 with self._write_lock, engine.connect() as connection:
                     connection.exec_driver_sql(
-                        "VACUUM (ANALYZE) traces, spans, trace_tags"
+                        "VACUUM (ANALYZE) traces, spans, trace_tags, span_texts"
                     )
                 self._written_since_analyze -= written
-            return True
-        return self.index_pending(busy, budget)
+        return done
 
     def index_pending(
         self, busy: Callable[[], bool] | None = None, budget: float | None = None
     ) -> bool:
-        """Bring SQLite's full-text index up to date, one short transaction at a time, until
+        """Bring the full-text index up to date, one short transaction at a time, until
         done (True), ``busy()`` says stop, or ``budget`` seconds pass (False)."""
-        if self.dialect != "sqlite" or self._engine is None:
+        if self._engine is None or (self.dialect == "postgresql" and self._indexed_all):
             return True
+        step = fulltext.index_step_postgres if self.dialect == "postgresql" else (
+            fulltext.index_step)
         deadline = None if budget is None else time.monotonic() + budget
         while True:
             if (busy is not None and busy()) or (
@@ -199,8 +210,9 @@ class SqlStore:
             ):
                 return False
             with self._writing() as connection:
-                more = fulltext.index_step(connection)
+                more = step(connection)
             if not more:
+                self._indexed_all = True
                 return True
 
     # -- ingest (spans and infos from elsewhere, in pieces; see ingest.py) ---------------------
@@ -212,6 +224,7 @@ class SqlStore:
         with self._writing() as connection:
             ingest.log_spans(connection, str(experiment_id), spans)
         self._written_since_analyze += len(spans)
+        self._indexed_all = False
 
     def log_trace_info(self, info: TraceInfo) -> TraceInfo:
         """Upsert a trace's info (a client's info wins over one derived from spans)."""
@@ -368,7 +381,7 @@ class SqlStore:
             ids = list(connection.execute(statement).scalars())
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
-                for table in (spans, trace_tags, traces):
+                for table in self._trace_tables:
                     connection.execute(delete(table).where(table.c.trace_id.in_(chunk)))
         return ids
 

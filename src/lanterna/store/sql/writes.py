@@ -9,7 +9,8 @@ This is the hot path of the store: each span is encoded once (``rows.span_row``)
 tuples sent as multi-row inserts: ``INSERT … VALUES (…), (…), …`` of up to ``SQLITE_ROWS``
 rows on SQLite, one ``INSERT … SELECT FROM jsonb_array_elements(rows)`` per table on
 PostgreSQL, every row in one JSON text and one round trip. The statements are built from the
-table definitions, never from data. Full-text indexing is not done here (see ``fulltext``).
+table definitions, never from data. Full-text indexing is not done here (see ``fulltext``):
+PostgreSQL spans are only listed for it.
 
 Why JSON on PostgreSQL: psycopg dumps array parameters in Python, element by element; one JSON
 text (orjson) costs the export thread a third of that, and the server (another core) parses it.
@@ -38,7 +39,7 @@ from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
-from lanterna.store.sql import codec, rows
+from lanterna.store.sql import codec, fulltext, rows
 from lanterna.store.sql.storable import storable_rows
 from lanterna.store.sql.tables import spans, trace_tags, traces
 
@@ -167,7 +168,7 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
         span_rows = [rows.span_row(span, postgres) for span in batch.spans]
         for row in span_rows:
             sizes[(row[0], row[1])] = _row_size(row)
-        _execute(connection, statements, spans, "nothing", span_rows)
+        write_spans(connection, span_rows, postgres)
     if batch.finished:
         # A part of a trace continued from another process (its local root has a remote parent)
         # never overwrites the info the process holding the true root writes.
@@ -244,8 +245,18 @@ def _unique(values: list[Row]) -> list[Row]:
 def _execute(
     connection: Connection, statements: _Statements, table: Table, conflict: str,
     values: list[Row],
-) -> None:
+) -> list[Row]:
+    """Writes the rows; returns them as written (``storable``)."""
     if not values:
-        return
+        return values
     values = storable_rows(values, statements.postgres)  # no value the database refuses
     execute_rows(connection, statements.insert(table, conflict), values, statements.postgres)
+    return values
+
+
+def write_spans(connection: Connection, span_rows: list[Row], postgres: bool) -> None:
+    """Span rows, inserted once per (trace id, span id); on PostgreSQL also listed for the
+    full-text index (``fulltext``)."""
+    written = _execute(connection, _STATEMENTS[postgres], spans, "nothing", span_rows)
+    if postgres:
+        fulltext.enqueue(connection, [(row[0], row[1]) for row in written])

@@ -1,0 +1,128 @@
+"""Full-text indexing stays off the write path on both engines (issue 15): a write only lists
+its spans for the index; searches find them before and after the upkeep indexes them; the
+upkeep indexes each span once even with several stores at it; deleting a trace leaves nothing
+in the index's tables."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from lanterna.entities import Span, Trace, TraceInfo, TraceState
+from lanterna.entities.trace import TraceData
+from lanterna.store.batch import ExportBatch
+from lanterna.store.sql.store import SqlStore
+from lanterna.testing.databases import store_uri  # noqa: F401
+
+
+@pytest.fixture()
+def store(store_uri: str) -> Iterator[SqlStore]:  # noqa: F811
+    opened = SqlStore(store_uri)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
+def batch_of(traces: int, word: str) -> tuple[ExportBatch, list[str]]:
+    batch, ids = ExportBatch(), []
+    for i in range(traces):
+        trace_id = f"tr-{uuid.uuid4().hex}"
+        spans = [Span.from_dict({
+            "trace_id": trace_id[3:], "span_id": f"{k:016x}",
+            "parent_span_id": "" if k == 0 else f"{0:016x}", "name": f"step-{k}",
+            "start_time_unix_nano": 1_700_000_000_000_000_000 + i * 1000 + k,
+            "end_time_unix_nano": 1_700_000_000_000_000_000 + i * 1000 + k + 10,
+            "status": {"code": "STATUS_CODE_OK", "message": ""},
+            "attributes": {"mlflow.spanInputs": f'"{word}-{i} asks"'}, "events": [],
+        }) for k in range(3)]
+        batch.spans.extend(spans)
+        batch.finished.append(Trace(TraceInfo(trace_id=trace_id, request_time=1_700_000_000_000,
+                                              state=TraceState.OK), TraceData(spans=spans)))
+        ids.append(trace_id)
+    return batch, ids
+
+
+def unindexed(store: SqlStore) -> int:
+    with store.engine().connect() as connection:
+        if store.dialect == "postgresql":
+            sql = "SELECT count(*) FROM span_texts_pending"
+        else:
+            sql = ("SELECT count(*) FROM spans WHERE seq > "
+                   "(SELECT indexed_upto FROM lanterna_fts_state)")
+        return int(connection.execute(text(sql)).scalar_one())
+
+
+def found(store: SqlStore, filter_string: str) -> set[str]:
+    traces, _ = store.search_traces(filter_string=filter_string, max_results=500,
+                                    include_spans=False)
+    return {t.info.trace_id for t in traces}
+
+
+def test_writes_only_list_spans_and_searches_see_them_either_way(store: SqlStore) -> None:
+    batch, ids = batch_of(20, "zebra")
+    store.write_batch(batch)
+    assert unindexed(store) >= 60  # the write did not index them
+    assert found(store, "trace.text LIKE '%zebra-7 %'") == {ids[7]}
+    assert found(store, "trace.text ILIKE '%ZEBRA-1%'") == {ids[1], *ids[10:20]}
+    assert store.maintain()
+    assert unindexed(store) == 0
+    assert found(store, "trace.text LIKE '%zebra-7 %'") == {ids[7]}
+    assert found(store, "trace.text ILIKE '%ZEBRA-1%'") == {ids[1], *ids[10:20]}
+    more, later = batch_of(5, "zebra")  # indexed and listed spans in one search
+    store.write_batch(more)
+    assert found(store, "trace.text LIKE '%zebra-3 %'") == {ids[3], later[3]}
+
+
+def test_several_stores_index_at_once_and_each_span_once(store_uri: str) -> None:  # noqa: F811
+    writer = SqlStore(store_uri)
+    others = [SqlStore(store_uri) for _ in range(3)]
+    try:
+        for _ in range(4):
+            writer.write_batch(batch_of(300, "quokka")[0])
+        errors: list[BaseException] = []
+
+        def upkeep(one: SqlStore) -> None:
+            try:
+                one._indexed_all = False  # as after a write of its own
+                one.index_pending()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=upkeep, args=(s,)) for s in [writer, *others]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors
+        assert unindexed(writer) == 0
+        index = "span_texts" if writer.dialect == "postgresql" else "spans_fts_docsize"
+        with writer.engine().connect() as connection:
+            indexed = connection.execute(text(f"SELECT count(*) FROM {index}")).scalar_one()
+            written = connection.execute(text("SELECT count(*) FROM spans")).scalar_one()
+        assert indexed == written  # every span once (the module's other tests' too)
+        assert len(found(writer, "trace.text LIKE '%quokka-299 %'")) == 4
+    finally:
+        for one in [writer, *others]:
+            one.dispose()
+
+
+def test_deleting_a_trace_leaves_nothing_to_find(store: SqlStore) -> None:
+    batch, ids = batch_of(4, "ibex")
+    store.write_batch(batch)
+    store.maintain()
+    more, later = batch_of(2, "ibex")
+    store.write_batch(more)  # listed, not indexed yet
+    assert store.delete_traces("0", trace_ids=[ids[0], later[0]]) == 2
+    assert found(store, "trace.text LIKE '%ibex-0 %'") == set()
+    if store.dialect == "postgresql":
+        with store.engine().connect() as connection:
+            for table in ("span_texts", "span_texts_pending"):
+                left = connection.execute(text(
+                    f"SELECT count(*) FROM {table} WHERE trace_id IN (:a, :b)"),
+                    {"a": ids[0], "b": later[0]}).scalar_one()
+                assert left == 0, table
