@@ -5,6 +5,7 @@ in the index's tables."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -126,3 +127,36 @@ def test_deleting_a_trace_leaves_nothing_to_find(store: SqlStore) -> None:
                     f"SELECT count(*) FROM {table} WHERE trace_id IN (:a, :b)"),
                     {"a": ids[0], "b": later[0]}).scalar_one()
                 assert left == 0, table
+
+
+def test_a_replayed_batch_stores_and_indexes_each_span_once(store: SqlStore) -> None:
+    """A batch written again (its commit was lost) and a batch mixing stored and new spans:
+    each span is stored once (PostgreSQL's ``COPY`` gives way to the skipping insert), found
+    once, and indexed once."""
+    batch, ids = batch_of(6, "okapi")
+    store.write_batch(batch)
+    store.write_batch(batch)
+    more, later = batch_of(3, "okapi")
+    mixed = ExportBatch()
+    mixed.spans = batch.spans[:9] + more.spans
+    mixed.finished = batch.finished[:3] + more.finished
+    store.write_batch(mixed)
+    assert store.maintain()
+    mine = {"ids": ids + later}
+    if store.dialect == "postgresql":
+        index = "SELECT count(*) FROM span_texts WHERE trace_id = ANY(:ids)"
+    else:
+        index = ("SELECT count(*) FROM spans_fts_docsize AS f JOIN spans AS s "
+                 "ON s.seq = f.id WHERE s.trace_id IN (SELECT value FROM json_each(:ids))")
+        mine = {"ids": json.dumps(ids + later)}
+    with store.engine().connect() as connection:
+        written = connection.execute(text(
+            "SELECT count(*) FROM spans WHERE trace_id = ANY(:ids)" if store.dialect ==
+            "postgresql" else "SELECT count(*) FROM spans WHERE trace_id IN "
+            "(SELECT value FROM json_each(:ids))"), mine).scalar_one()
+        indexed = connection.execute(text(index), mine).scalar_one()
+    assert written == indexed == 3 * (6 + 3)
+    assert found(store, "trace.text LIKE '%okapi-2 %'") == {ids[2], later[2]}
+    for trace_id in ids + later:
+        trace = store.get_trace(trace_id)
+        assert trace is not None and len(trace.data.spans) == 3

@@ -104,3 +104,12 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine
+
+
+def driver(connection: Connection) -> Any:
+    """The driver's own connection under a SQLAlchemy one (for what SQLAlchemy does not
+    offer, such as PostgreSQL's ``COPY``)."""
+    found = connection.connection.driver_connection
+    if found is None:
+        raise RuntimeError("the connection is closed")
+    return found

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import column, table, text
 from sqlalchemy.engine import Connection
 
+from lanterna.store.sql import engine
+
 #: Spans indexed per transaction: short enough not to hold the write lock for long.
 STEP = 2_000
 
@@ -60,12 +62,9 @@ def pending(connection: Connection, limit: int) -> int:
 SPAN_TEXTS = table("span_texts", column("trace_id"), column("span_id"), column("search_text"))
 PENDING = table("span_texts_pending", column("trace_id"), column("span_id"))
 #: Spans moved into the index per PostgreSQL transaction.
-POSTGRES_STEP = 5_000
+POSTGRES_STEP = 1_000
 
-_ENQUEUE = (
-    "INSERT INTO span_texts_pending (trace_id, span_id) "
-    "SELECT u->>0, u->>1 FROM jsonb_array_elements(%s::jsonb) AS u"
-)
+_ENQUEUE = "COPY span_texts_pending (trace_id, span_id) FROM STDIN"
 _MOVE = text(
     "WITH moved AS ("
     " DELETE FROM span_texts_pending WHERE ctid = ANY(ARRAY("
@@ -80,12 +79,13 @@ _MOVE = text(
 )
 
 
-def enqueue(connection: Connection, span_ids: list[tuple[str, str]]) -> None:
-    """PostgreSQL: list (trace id, span id) pairs just written for indexing."""
-    if span_ids:
-        from lanterna.store.sql import codec
-
-        connection.exec_driver_sql(_ENQUEUE, (codec.dumps_rows(span_ids),))
+def enqueue(connection: Connection, span_rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: list the spans just written (rows starting with trace id, span id) for
+    indexing. ``COPY``: the list has no index or constraint, so it cannot fail on a row."""
+    with engine.driver(connection).cursor() as cursor, cursor.copy(_ENQUEUE) as copy:
+        write_row = copy.write_row
+        for row in span_rows:
+            write_row(row[:2])
 
 
 def index_step_postgres(connection: Connection, step: int = POSTGRES_STEP) -> bool:
