@@ -45,7 +45,12 @@ class TraceInfo:
     shorthand for ``TraceLocation.from_experiment_id(...)``.
     """
 
-    __slots__ = _FIELDS
+    # ``trace_location`` and ``assessments`` are built on first use: a trace's info usually
+    # only knows its experiment id and has no assessment, and each of those objects (three per
+    # trace) would otherwise live on in the export thread's cache, for the cyclic garbage
+    # collector to scan (see ``export.compact``).
+    __slots__ = tuple(f for f in _FIELDS if f not in ("trace_location", "assessments")) + (
+        "_location", "_assessments")
 
     def __init__(
         self,
@@ -63,11 +68,10 @@ class TraceInfo:
         *,
         experiment_id: str | None = None,
     ) -> None:
-        if not isinstance(trace_location, TraceLocation):
-            trace_location = TraceLocation.from_experiment_id(
-                str(trace_location or experiment_id or "0"))
+        self._location: TraceLocation | str = (
+            trace_location if isinstance(trace_location, TraceLocation)
+            else str(trace_location or experiment_id or "0"))
         self.trace_id = trace_id
-        self.trace_location = trace_location
         self.request_time = request_time
         self.state = state if type(state) is TraceState else TraceState.coerce(state)
         self.request_preview = request_preview
@@ -76,23 +80,51 @@ class TraceInfo:
         self.execution_duration = execution_duration
         self.trace_metadata: dict[str, str] = {} if trace_metadata is None else trace_metadata
         self.tags: dict[str, str] = {} if tags is None else tags
-        self.assessments: list[Any] = [] if assessments is None else assessments
+        self._assessments = assessments
+
+    @property
+    def trace_location(self) -> TraceLocation:
+        location = self._location
+        if location.__class__ is str:
+            location = self._location = TraceLocation.from_experiment_id(location)
+        return location  # type: ignore[return-value]
+
+    @trace_location.setter
+    def trace_location(self, value: TraceLocation) -> None:
+        self._location = value
+
+    @property
+    def assessments(self) -> list[Any]:
+        found = self._assessments
+        if found is None:
+            found = self._assessments = []
+        return found
+
+    @assessments.setter
+    def assessments(self, value: list[Any]) -> None:
+        self._assessments = value
 
     @property
     def experiment_id(self) -> str | None:
         """The experiment holding the trace (``None`` for a non-experiment location)."""
-        return self.trace_location.experiment_id
+        location = self._location
+        if location.__class__ is str:
+            return location  # type: ignore[return-value]
+        return location.experiment_id  # type: ignore[union-attr]
 
     @experiment_id.setter
     def experiment_id(self, value: str) -> None:
-        self.trace_location = TraceLocation.from_experiment_id(str(value))
+        self._location = str(value)
 
     def copy(self) -> TraceInfo:
         """A copy whose tags, metadata and assessments can change without touching this one."""
-        clone = TraceInfo(**{name: getattr(self, name) for name in _FIELDS})
+        clone = TraceInfo(**{name: getattr(self, name) for name in _FIELDS
+                             if name not in ("trace_location", "assessments")},
+                          trace_location=self._location)  # type: ignore[arg-type]
         clone.trace_metadata = dict(self.trace_metadata)
         clone.tags = dict(self.tags)
-        clone.assessments = list(self.assessments)
+        if self._assessments:
+            clone.assessments = list(self._assessments)
         return clone
 
     def __eq__(self, other: object) -> bool:
@@ -178,7 +210,7 @@ class TraceInfo:
         data["state"] = self.state.value
         data["trace_metadata"] = dict(self.trace_metadata)
         data["tags"] = dict(self.tags)
-        if self.assessments:
+        if self._assessments:
             data["assessments"] = [_assessment_dict(a) for a in self.assessments]
         if self.execution_duration is not None:
             data["execution_duration_ms"] = self.execution_duration

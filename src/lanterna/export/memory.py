@@ -55,22 +55,26 @@ class InMemoryExporter:
                 self._bytes += size
             # Spans that are not in their trace's cached copy yet: ended after the root was
             # exported, or after the root in this very batch (the trace was assembled at the
-            # root, so a child later in the batch is not in it).
+            # root, so a child later in the batch is not in it). Assembled traces hold the very
+            # span objects of the batch, so most spans are told apart by identity, cheaply.
+            assembled = {id(span) for trace in batch.finished for span in trace.data.spans}
             included: dict[str, set[str]] = {}
             for span in batch.spans:
-                known = self._traces.get(span.trace_id)
+                if id(span) in assembled:
+                    continue
+                known = self._traces.get(span._trace_id)
                 if known is None:
                     continue
-                ids = included.get(span.trace_id)
+                ids = included.get(span._trace_id)
                 if ids is None:
-                    ids = included[span.trace_id] = {s.span_id for s in known.data.spans}
-                if span.span_id not in ids:
-                    ids.add(span.span_id)
+                    ids = included[span._trace_id] = {s.span_id for s in known.data.spans}
+                if span._span_id not in ids:
+                    ids.add(span._span_id)
                     known.data.spans.append(span)
                     known.data.spans.sort(key=lambda s: s.start_time_ns)
                     self._spans += 1
                     size = approximate_bytes(span)
-                    self._sizes[span.trace_id] = self._sizes.get(span.trace_id, 0) + size
+                    self._sizes[span._trace_id] = self._sizes.get(span._trace_id, 0) + size
                     self._bytes += size
             while self._traces and (len(self._traces) > self.capacity
                                     or self._spans > self.max_spans
@@ -148,16 +152,16 @@ SPAN_OVERHEAD_BYTES = 400
 
 def approximate_bytes(span: Span) -> int:
     """Roughly what ``span`` holds in memory: its values' text and numbers, plus overhead."""
-    total = SPAN_OVERHEAD_BYTES + len(span._name)
+    total = SPAN_OVERHEAD_BYTES + len(span._name) + _value_bytes(span._attributes, 0)
     total += _value_bytes(span._inputs, 0) + _value_bytes(span._outputs, 0)
-    for key, value in span._attributes.items():
-        total += len(key) + _value_bytes(value, 0)
     for event in span._events:
         total += SPAN_OVERHEAD_BYTES // 4 + _value_bytes(event.attributes, 0)
     return total
 
 
 def _value_bytes(value: Any, depth: int) -> int:
+    """Hot (every exported span): strings and numbers inside containers are counted inline,
+    without a call each."""
     kind = type(value)
     if kind is str or kind is bytes:
         return 50 + len(value)
@@ -165,12 +169,20 @@ def _value_bytes(value: Any, depth: int) -> int:
         return 64
     if kind is dict:
         total = 64
-        for key, item in value.items():
-            total += _value_bytes(key, depth + 1) + _value_bytes(item, depth + 1)
-        return total
-    if kind is list or kind is tuple:
+        items: Any = value.values()
+        for key in value:
+            total += 50 + len(key) if type(key) is str else _value_bytes(key, depth + 1)
+    elif kind is list or kind is tuple:
         total = 56
-        for item in value:
+        items = value
+    else:
+        return 32
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is bytes:
+            total += 50 + len(item)
+        elif kind is dict or kind is list or kind is tuple:
             total += _value_bytes(item, depth + 1)
-        return total
-    return 32
+        else:
+            total += 32
+    return total
