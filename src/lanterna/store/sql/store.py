@@ -189,7 +189,7 @@ class SqlStore:
                 engine = self.engine().execution_options(isolation_level="AUTOCOMMIT")
                 with self._write_lock, engine.connect() as connection:
                     connection.exec_driver_sql(
-                        "VACUUM (ANALYZE) traces, spans, trace_tags, span_texts"
+                        "VACUUM (ANALYZE) traces, spans, trace_tags, span_texts, span_texts_pending"
                     )
                 self._written_since_analyze -= written
         return done
