@@ -160,3 +160,18 @@ def test_a_replayed_batch_stores_and_indexes_each_span_once(store: SqlStore) -> 
     for trace_id in ids + later:
         trace = store.get_trace(trace_id)
         assert trace is not None and len(trace.data.spans) == 3
+
+
+def test_the_index_is_asked_about_rare_trigrams_and_results_stay_exact(store: SqlStore) -> None:
+    """SQLite asks its index about the rarest trigrams of the searched text only (PostgreSQL
+    ignores this): the candidates are a superset, checked with LIKE, so results are exactly
+    those of a plain scan, for common and rare trigrams, quotes, case and long texts."""
+    batch, ids = batch_of(250, 'topic "Quoted" Long-Text-Of-Many-Trigrams')
+    store.write_batch(batch)
+    store.maintain()
+    assert found(store, "trace.text LIKE '%Many-Trigrams-123 %'") == {ids[123]}
+    assert found(store, "trace.text LIKE '%many-trigrams-123 %'") == set()  # LIKE keeps case
+    assert found(store, "trace.text ILIKE '%many-trigrams-123 %'") == {ids[123]}
+    assert found(store, "trace.text LIKE '%\"Quoted\" Long%Trigrams-24%'") == {
+        ids[24], *ids[240:250]}
+    assert len(found(store, "trace.text LIKE '%topic \"Quoted\"%'")) == 250

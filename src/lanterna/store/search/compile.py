@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     case,
     column,
     exists,
@@ -86,6 +87,13 @@ class Clause:
     #: The members given a SELECT of the rows ``estimate`` lists: a store that fetched those
     #: rows to count them need not ask the index for them again.
     members_of: Callable[[Any], Any] | None = None
+    #: SQLite full text: the literal runs searched for; ``estimate`` then takes the FTS5 query
+    #: as the parameter ``FTS_QUERY``.
+    runs: tuple[str, ...] = ()
+
+
+#: The bound parameter of the full-text index query in ``Clause.estimate`` (SQLite).
+FTS_QUERY = "fts_query"
 
 
 def like_condition(column: Any, pattern: patterns.Pattern, dialect: str,
@@ -299,18 +307,20 @@ class _Compiler:
             )
             return Clause(traces.c.trace_id.in_(listed), listed)
         walk = exists().where(spans.c.trace_id == traces.c.trace_id, matching)
-        phrases = patterns.fts_phrase_query(pattern.literal_runs())
+        runs = pattern.literal_runs()
+        phrases = patterns.fts_phrase_query(runs)
         if phrases is None:  # under 3 characters: the index cannot help
             return Clause(walk)
+        # The store replaces the query by the runs' rarest trigrams (fulltext.trigram_query).
         candidates = select(_spans_fts.c.rowid).where(
-            literal_column("spans_fts").op("MATCH")(phrases)
+            literal_column("spans_fts").op("MATCH")(bindparam(FTS_QUERY, phrases))
         )
         recent = scan.where(_spans_rowid > fulltext.mark_subquery())  # not indexed yet
 
         def members_of(listed: Any) -> Any:
             return union_all(scan.where(_spans_rowid.in_(listed)), recent)
 
-        return Clause(walk, members_of(candidates), candidates, members_of)
+        return Clause(walk, members_of(candidates), candidates, members_of, tuple(runs))
 
 
 def _normalise_span_status(c: Comparison) -> Comparison:

@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection
 
 from lanterna.store.search import limits, paging
 from lanterna.store.search.ast import OrderBy
-from lanterna.store.search.compile import Clause, compile_filter
+from lanterna.store.search.compile import FTS_QUERY, Clause, compile_filter
 from lanterna.store.search.parser import parse_filter, parse_order_by
+from lanterna.store.sql import fulltext
 from lanterna.store.sql.tables import traces
 
 #: A clause whose index lists fewer matching traces than this starts the search from them.
@@ -144,6 +145,10 @@ def _driver(connection: Connection, search: Search, limit: int) -> _Driver | Non
             below = walk_below
         listed = clause.members if clause.estimate is None else clause.estimate
         listed = listed.limit(below)
+        if clause.runs:
+            query = fulltext.trigram_query(connection, list(clause.runs))
+            if query is not None:
+                listed = listed.params({FTS_QUERY: query})
         candidates: list[Any] | None = None
         if clause.members_of is not None:
             candidates = [row[0] for row in connection.execute(listed)]
