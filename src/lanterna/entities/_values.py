@@ -36,10 +36,34 @@ def snapshot(value: Any) -> Any:
                 break
         else:
             return value.copy()
+        flat = _flat_copy(value)
+        if flat is not None:
+            return flat
     try:
         return _snap(value, 0, set())
     except Exception:  # RecursionError, MemoryError-adjacent oddities, hostile objects
         return safe_text(value)
+
+
+def _flat_copy(value: dict[Any, Any]) -> dict[str, Any] | None:
+    """The next most common: text keys, atoms and lists of atoms (``{"answer": ..., "sources":
+    [...]}``), copied in about a quarter of ``_snap``'s time; None for anything else."""
+    atoms = _ATOMS
+    copied = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        kind = type(item)
+        if kind in atoms:
+            copied[key] = item
+        elif kind is list or kind is tuple:
+            for element in item:
+                if type(element) not in atoms:
+                    return None
+            copied[key] = list(item)
+        else:
+            return None
+    return copied
 
 
 def _snap(value: Any, depth: int, path: set[int]) -> Any:
