@@ -7,10 +7,13 @@ Replaying a batch after a failed commit stores nothing twice.
 
 This is the hot path of the store: each span is encoded once (``rows.span_row``), rows are
 tuples sent as multi-row inserts: ``INSERT … VALUES (…), (…), …`` of up to ``SQLITE_ROWS``
-rows on SQLite, one ``INSERT … SELECT FROM jsonb_array_elements(rows)`` per table on
-PostgreSQL, every row in one JSON text and one round trip. The statements are built from the
+rows on SQLite; on PostgreSQL spans go by ``COPY`` (see ``_copy_new_spans``) and the other
+tables by one ``INSERT … SELECT FROM jsonb_array_elements(rows)`` each, every row in one JSON
+text and one round trip. The statements are built from the
 table definitions, never from data. Full-text indexing is not done here (see ``fulltext``):
-PostgreSQL spans are only listed for it.
+PostgreSQL spans are only listed for it. On SQLite the spans go in pieces of ``SQLITE_ROWS``,
+the next piece encoded on a helper thread while the current one is written (``encoder``):
+persisted 10-span traces, 40-46k -> 47-50k spans/s.
 
 Why JSON on PostgreSQL: psycopg dumps array parameters in Python, element by element; one JSON
 text (orjson) costs the export thread a third of that, and the server (another core) parses it.
@@ -39,7 +42,7 @@ from lanterna.entities.span import Span
 from lanterna.entities.trace import Trace
 from lanterna.entities.trace_info import TraceInfo
 from lanterna.store.batch import ExportBatch
-from lanterna.store.sql import codec, engine, fulltext, rows
+from lanterna.store.sql import codec, encoder, engine, fulltext, rows
 from lanterna.store.sql.storable import storable_rows
 from lanterna.store.sql.tables import spans, trace_tags, traces
 
@@ -164,11 +167,16 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
     if batch.started:
         _write_infos(connection, statements, [(i, None) for i in batch.started], final=False)
     sizes: dict[tuple[str, str], int] = {}
-    if batch.spans:
+    if batch.spans and postgres:
         span_rows = [rows.span_row(span, postgres) for span in batch.spans]
         for row in span_rows:
             sizes[(row[0], row[1])] = _row_size(row)
         write_spans(connection, span_rows, postgres)
+    elif batch.spans:  # SQLite: the next piece is encoded while this one is written
+        insert = statements.insert(spans, "nothing")
+        for span_rows, piece_sizes in encoder.pieces(batch.spans, SQLITE_ROWS, _sqlite_rows_of):
+            sizes.update(piece_sizes)
+            execute_rows(connection, insert, span_rows, False)
     if batch.finished:
         # A part of a trace continued from another process (its local root has a remote parent)
         # never overwrites the info the process holding the true root writes.
@@ -178,6 +186,14 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
             if found:
                 infos = [(t.info, _size(t, sizes, postgres)) for t in found]
                 _write_infos(connection, statements, infos, final=final)
+
+
+def _sqlite_rows_of(
+    batch_spans: Sequence[Span],
+) -> tuple[list[Row], dict[tuple[str, str], int]]:
+    """SQLite rows of spans, ready to insert, and each span's size (``encoder``'s helper)."""
+    span_rows = [rows.span_row(span, False) for span in batch_spans]
+    return storable_rows(span_rows, False), {(r[0], r[1]): _row_size(r) for r in span_rows}
 
 
 #: What MLflow's exchange dict of a span adds to its values (ids, times, status, keys): the
