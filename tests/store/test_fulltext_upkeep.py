@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
+import trace_batches
 from sqlalchemy import text
 
-from lanterna.entities import Span, Trace, TraceInfo, TraceState
-from lanterna.entities.trace import TraceData
 from lanterna.store.batch import ExportBatch
 from lanterna.store.sql.store import SqlStore
 from lanterna.testing.databases import store_uri  # noqa: F401
@@ -30,22 +28,8 @@ def store(store_uri: str) -> Iterator[SqlStore]:  # noqa: F811
 
 
 def batch_of(traces: int, word: str) -> tuple[ExportBatch, list[str]]:
-    batch, ids = ExportBatch(), []
-    for i in range(traces):
-        trace_id = f"tr-{uuid.uuid4().hex}"
-        spans = [Span.from_dict({
-            "trace_id": trace_id[3:], "span_id": f"{k:016x}",
-            "parent_span_id": "" if k == 0 else f"{0:016x}", "name": f"step-{k}",
-            "start_time_unix_nano": 1_700_000_000_000_000_000 + i * 1000 + k,
-            "end_time_unix_nano": 1_700_000_000_000_000_000 + i * 1000 + k + 10,
-            "status": {"code": "STATUS_CODE_OK", "message": ""},
-            "attributes": {"mlflow.spanInputs": f'"{word}-{i} asks"'}, "events": [],
-        }) for k in range(3)]
-        batch.spans.extend(spans)
-        batch.finished.append(Trace(TraceInfo(trace_id=trace_id, request_time=1_700_000_000_000,
-                                              state=TraceState.OK), TraceData(spans=spans)))
-        ids.append(trace_id)
-    return batch, ids
+    made = trace_batches.traces_of(traces, lambda i: f'"{word}-{i} asks"')
+    return trace_batches.batch_of(made), [t.info.trace_id for t in made]
 
 
 def unindexed(store: SqlStore) -> int:

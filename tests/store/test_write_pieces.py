@@ -4,16 +4,13 @@ program that exits with thousands of spans still queued stores them all."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
+from trace_batches import batch_of, traces_of
 
 from conftest import run_python
-from lanterna.entities import Span, Trace, TraceInfo, TraceState
-from lanterna.entities.trace import TraceData
 from lanterna.entities.trace_info import TraceMetadataKey
-from lanterna.store.batch import ExportBatch
 from lanterna.store.sql import writes
 from lanterna.store.sql.store import SqlStore
 from lanterna.testing.databases import database
@@ -21,37 +18,11 @@ from lanterna.testing.databases import database
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-def traces_of(count: int, spans: int) -> list[Trace]:
-    made = []
-    for i in range(count):
-        trace_id = f"tr-{uuid.uuid4().hex}"
-        found = [Span.from_dict({
-            "trace_id": trace_id[3:], "span_id": f"{k:016x}",
-            "parent_span_id": "" if k == 0 else f"{0:016x}", "name": f"step-{k}",
-            "start_time_unix_nano": 1_700_000_000_000_000_000 + i * 1000 + k,
-            "end_time_unix_nano": 1_700_000_000_000_000_000 + i * 1000 + k + 10,
-            "status": {"code": "STATUS_CODE_OK", "message": ""},
-            "attributes": {"mlflow.spanInputs": f'{{"i": {i}, "text": "{"é" * (i % 7)}"}}'},
-            "events": [],
-        }) for k in range(spans)]
-        made.append(Trace(TraceInfo(trace_id=trace_id, request_time=1_700_000_000_000,
-                                    state=TraceState.OK), TraceData(spans=found)))
-    return made
-
-
-def batch_of(traces: list[Trace]) -> ExportBatch:
-    batch = ExportBatch()
-    for trace in traces:
-        batch.spans.extend(trace.data.spans)
-        batch.finished.append(trace)
-    return batch
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_batch_of_many_pieces_is_stored_whole_with_exact_sizes(
     engine: str, tmp_path: Path
 ) -> None:
-    traces = traces_of(2_500, 3)  # 7,500 spans: several pieces
+    traces = traces_of(2_500, lambda i: f'{{"i": {i}, "text": "{"é" * (i % 7)}"}}')
     with database(engine, tmp_path) as uri:
         store = SqlStore(uri)
         try:
