@@ -11,15 +11,15 @@ find. Traces of several spans keep the
 live path (their spans are few per trace, and the trace record is shared while it runs).
 
 The span's values go in as one ``marshal`` text (bytes), not as the snapshot's dicts and lists:
-the collector never untracks a list, untracks a dict only in a full collection, and untracks
-a tuple only once what it holds is untracked (one level per collection, and never while it
-holds a dict). A backlog of 100,000
-spans whose outputs held one list each kept 300,000 objects tracked, and every full
-collection (run on whichever thread allocates, the caller's too) scanned them all: seven of
-about 90 ms per 100,000 spans, measured on the caller's thread. As bytes, the tuple holds
-atoms only and is untracked at the first collection. ``marshal`` is the interpreter's own
-format: it keeps every snapshot value exactly (lists, ints of any size, NaN), costs about
-0.7 µs per span, and the bytes are smaller than the objects. A value it cannot write (text
+the collector never untracks a list, untracks a dict only in a full collection, and untracks a
+tuple only once what it holds is untracked (one level per collection, and never while it holds
+a dict). A backlog of 100,000 spans whose outputs held one list each kept 300,000 objects
+tracked, and every full collection (run on whichever thread allocates, the caller's too)
+scanned them all: seven of about 90 ms per 100,000 spans, measured on the caller's thread. As
+bytes, the tuple holds atoms only and is untracked at the first collection. Ids and times go
+in the bytes too, which then hold most of what a queued trace weighs (about 0.3 KB for a small
+span). ``marshal`` is the interpreter's own format: it keeps every snapshot value exactly
+(lists, ints of any size, NaN) and costs about 0.7 µs per span. A value it cannot write (text
 with a lone surrogate) keeps the live path.
 """
 
@@ -45,25 +45,27 @@ def pack(span: LiveSpan) -> LiveSpan | tuple[Any, ...]:
             or trace.announced or span.__class__ is not LiveSpan):  # subclasses freeze late
         return span
     try:
-        values = marshal.dumps((span._inputs, span._outputs, span._attributes, trace.tags,
-                                trace.metadata))
+        values = marshal.dumps((
+            span._trace_id, span._span_id, span._parent_id, span._start_ns, span._end_ns,
+            span._inputs, span._outputs, span._attributes, trace.tags, trace.metadata,
+        ))
     except ValueError:  # includes UnicodeEncodeError (lone surrogates)
         return span
     trace.root = None  # no span <-> trace cycle left for the collector to find
     status = span._status
     return (
-        span._trace_id, span._span_id, span._parent_id, span._name, span._span_type,
-        span._start_ns, span._end_ns, status.status_code.value, status.description,
-        values, trace.experiment_id, trace.client_request_id, trace.state,
-        trace.request_preview, trace.response_preview, trace.destination,
+        values, span._name, span._span_type, status.status_code.value, status.description,
+        trace.experiment_id, trace.client_request_id, trace.state, trace.request_preview,
+        trace.response_preview, trace.destination,
     )
 
 
 def unpack(packed: tuple[Any, ...]) -> tuple[LiveTrace, Span]:
     """The trace record and the frozen span (export thread)."""
-    (trace_id, span_id, parent_id, name, span_type, start, end, code, description, values,
-     experiment_id, client_request_id, state,
+    (values, name, span_type, code, description, experiment_id, client_request_id, state,
      request_preview, response_preview, destination) = packed
+    (trace_id, span_id, parent_id, start, end, inputs, outputs, attributes, tags,
+     metadata) = marshal.loads(values)
     span = Span.__new__(Span)
     span._trace_id = trace_id
     span._span_id = span_id
@@ -73,7 +75,7 @@ def unpack(packed: tuple[Any, ...]) -> tuple[LiveTrace, Span]:
     span._start_ns = start
     span._end_ns = end
     span._status = SpanStatus(code, description) if description else _STATUSES[code]
-    span._inputs, span._outputs, span._attributes, tags, metadata = marshal.loads(values)
+    span._inputs, span._outputs, span._attributes = inputs, outputs, attributes
     span._events = ()
     span._links = ()
     trace = LiveTrace(trace_id, experiment_id)
