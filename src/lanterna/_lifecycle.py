@@ -43,6 +43,7 @@ SIGTERM_TIMEOUT_SECONDS = 25.0
 _exited = [False]
 _foreign: set[int] = set()  # ids of the LiveTraces a forked child inherited from its parent
 _previous_sigterm: list[Any] = [None]
+_deferred_sigterm: list[tuple[int, Any]] = []
 
 
 # -- the sink: where ended spans go ------------------------------------------------------------
@@ -112,6 +113,13 @@ def _watch_multiprocessing_exit() -> None:
 
 # -- SIGTERM ------------------------------------------------------------------------------------
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    current = setup.current()
+    if current is not None and current.main_thread_flushing:
+        # The signal interrupted a flush on this thread (at exit, say, as ``Pool.__exit__``
+        # terminates workers that are already leaving): that flush holds the lock another
+        # would wait for. It goes on; the signal is acted on as soon as it ends.
+        _deferred_sigterm[:] = [(signum, frame)]
+        return
     previous = _previous_sigterm[0]
     chained = callable(previous)
     _flush_bounded(end_open=not chained)
@@ -120,6 +128,12 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         return
     _signal.signal(signum, _signal.SIG_DFL)
     os.kill(os.getpid(), signum)
+
+
+def _after_main_thread_flush() -> None:
+    if _deferred_sigterm:
+        signum, frame = _deferred_sigterm.pop()
+        _on_sigterm(signum, frame)
 
 
 def _flush_bounded(end_open: bool) -> None:
@@ -206,3 +220,5 @@ def install() -> None:
                         after_in_child=_after_fork_in_child)
     _watch_multiprocessing_exit()
     _install_sigterm_handler()
+    if _after_main_thread_flush not in _pipeline.MAIN_THREAD_FLUSH_ENDED:
+        _pipeline.MAIN_THREAD_FLUSH_ENDED.append(_after_main_thread_flush)

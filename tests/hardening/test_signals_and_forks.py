@@ -83,6 +83,49 @@ time.sleep(120)
     assert [t["spans"] for t in read_back(tmp_path, sqlite_url)] == [["ended"]]
 
 
+SIGTERM_DURING_A_FLUSH = """
+import os, signal, sys, threading, time, lanterna
+from lanterna.store.sql.store import SqlStore
+
+original = SqlStore.write_batch
+
+def slow(self, batch):
+    time.sleep(0.3)
+    original(self, batch)
+
+SqlStore.write_batch = slow
+for i in range(30):
+    with lanterna.start_span(name="ended") as span:
+        span.set_inputs(i)
+
+def terminate():
+    time.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=terminate, daemon=True).start()
+if sys.argv[1] == "explicit":
+    lanterna.flush_trace_async_logging()  # the signal arrives while this waits
+    time.sleep(60)
+# else: the signal arrives during the exit flush
+"""
+
+
+@pytest.mark.parametrize("during", ["explicit", "exit"])
+def test_sigterm_during_a_flush_lets_it_finish_then_dies_of_sigterm(
+    tmp_path: Path, url: str, during: str
+) -> None:
+    """The handler interrupts the flush on the main thread, which may hold the pipeline's
+    lock: it must neither wait for that lock (a hang until the bound, then the batch lost, as
+    ``Pool.__exit__`` terminating exiting workers did) nor cut the flush short."""
+    began = time.monotonic()
+    done = run(f"import sys; sys.argv = ['x', {during!r}]\n" + SIGTERM_DURING_A_FLUSH,
+               tmp_path, url, timeout=60)
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert time.monotonic() - began < 15
+    traces = read_back(tmp_path, url)
+    assert sum(t["spans"] == ["ended"] and t["state"] == "OK" for t in traces) == 30
+
+
 POOL = """
 import multiprocessing, lanterna
 

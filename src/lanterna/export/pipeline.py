@@ -55,6 +55,10 @@ JOIN_SECONDS = 1.0
 
 
 _answered_at = [0.0]
+#: Called when the main thread's outermost flush ends: ``_lifecycle`` acts there on a SIGTERM
+#: that interrupted the flush (flushing again from the handler would wait for the lock the
+#: interrupted flush holds).
+MAIN_THREAD_FLUSH_ENDED: list[Callable[[], None]] = []
 
 
 def store_answered(*_args: object, **_kwargs: object) -> None:
@@ -161,6 +165,9 @@ class Pipeline:
         self._settled = 0  # of those, spans counted as exported, rejected or dropped
         self._urgent = False  # a flush waits: skip the linger
         self._abandoned = False  # exit gave up on what was left: count nothing twice
+        #: Flushes under way on the main thread: a signal handler interrupting one of them runs
+        #: while it holds ``_state`` (see ``MAIN_THREAD_FLUSH_ENDED``).
+        self.main_thread_flushing = 0
         self._sleeping = True
         self._thread: threading.Thread | None = None
         self._last_drop_warning = 0.0
@@ -404,11 +411,20 @@ class Pipeline:
         ``give_up_seconds()`` since the flush started (progress: a batch written, the store
         answering a statement, or the export thread using CPU on a long write). ``until()``
         true ends the wait early."""
+        main = threading.current_thread() is threading.main_thread()
+        if main:
+            self.main_thread_flushing += 1
         try:
             return self._flush(FOREVER if timeout is None else max(0.0, float(timeout)), until)
         except Exception as exc:
             _errors.report(exc, "flush")
             return False
+        finally:
+            if main:
+                self.main_thread_flushing -= 1
+                if not self.main_thread_flushing:
+                    for hook in MAIN_THREAD_FLUSH_ENDED:
+                        hook()
 
     def _flush(self, timeout: float, until: Callable[[], bool] | None) -> bool:
         start = time.monotonic()
