@@ -7,8 +7,8 @@ and again, and each would promote work to the oldest generation, triggering full
 of the caller's whole heap. So when a trace of one span ends, the caller's thread packs it into
 a tuple of atoms (strings, numbers, its values as bytes) and lets the live pair go at once:
 the collector untracks such a tuple the first time it meets it, and there is no cycle left to
-find. Traces of several spans keep the
-live path (their spans are few per trace, and the trace record is shared while it runs).
+find. Traces of several spans keep the live path (their spans are few per trace, and the trace
+record is shared while it runs).
 
 The span's values go in as one ``marshal`` text (bytes), not as the snapshot's dicts and lists:
 the collector never untracks a list, untracks a dict only in a full collection, and untracks a

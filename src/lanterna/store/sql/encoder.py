@@ -14,6 +14,7 @@ stopped before lanterna's last flush runs), pieces are encoded inline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -38,20 +39,14 @@ def _executor() -> ThreadPoolExecutor:
 
 def pieces(items: Sequence[T], size: int, encode: Callable[[Sequence[T]], R]) -> Iterator[R]:
     """``encode`` of each ``size`` items in turn, the next one computed on the helper thread
-    while the caller works on the current one. A single piece is encoded inline."""
-    if len(items) <= size:
-        if items:
-            yield encode(items)
-        return
-    executor = _executor()
+    while the caller works on the current one (a batch of one piece never starts it)."""
     following: Future[R] | None = None
     for start in range(0, len(items), size):
         current = encode(items[start:start + size]) if following is None else following.result()
         following = None
         after = start + size
         if after < len(items):
-            try:
-                following = executor.submit(encode, items[after:after + size])
-            except RuntimeError:  # the interpreter is exiting: no new threads, encode inline
-                following = None
+            # While the interpreter exits no thread can start: the next piece goes inline.
+            with contextlib.suppress(RuntimeError):
+                following = _executor().submit(encode, items[after:after + size])
         yield current

@@ -17,9 +17,10 @@ is always in exactly one of the two.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import column, table, text
+from sqlalchemy import column, select, table, text
 from sqlalchemy.engine import Connection
 
 from lanterna.store.sql import engine
@@ -72,7 +73,7 @@ _RANKED_MATCH = text(
 )
 
 
-def trigram_query(connection: Connection, runs: list[str]) -> str | None:
+def trigram_query(connection: Connection, runs: Sequence[str]) -> str | None:
     """The FTS5 query listing the spans that may hold every literal run of 3+ characters: its
     rarest trigrams, ANDed. None when no run is long enough for the index.
 
@@ -139,7 +140,5 @@ def index_step_postgres(connection: Connection, step: int = POSTGRES_STEP) -> bo
 
 def mark_subquery() -> Any:
     """The index's high-water mark, as a scalar subquery for search conditions."""
-    from sqlalchemy import select
-
     state = table("lanterna_fts_state", column("indexed_upto"), column("id"))
     return select(state.c.indexed_upto).where(state.c.id == 1).scalar_subquery()

@@ -146,7 +146,7 @@ def _driver(connection: Connection, search: Search, limit: int) -> _Driver | Non
         listed = clause.members if clause.estimate is None else clause.estimate
         listed = listed.limit(below)
         if clause.runs:
-            query = fulltext.trigram_query(connection, list(clause.runs))
+            query = fulltext.trigram_query(connection, clause.runs)
             if query is not None:
                 listed = listed.params({FTS_QUERY: query})
         candidates: list[Any] | None = None

@@ -199,10 +199,10 @@ class SqlStore:
     ) -> bool:
         """Bring the full-text index up to date, one short transaction at a time, until
         done (True), ``busy()`` says stop, or ``budget`` seconds pass (False)."""
-        if self._engine is None or (self.dialect == "postgresql" and self._indexed_all):
+        postgres = self.dialect == "postgresql"
+        if self._engine is None or (postgres and self._indexed_all):
             return True
-        step = fulltext.index_step_postgres if self.dialect == "postgresql" else (
-            fulltext.index_step)
+        step = fulltext.index_step_postgres if postgres else fulltext.index_step
         deadline = None if budget is None else time.monotonic() + budget
         while True:
             if (busy is not None and busy()) or (

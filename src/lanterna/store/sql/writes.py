@@ -9,11 +9,11 @@ This is the hot path of the store: each span is encoded once (``rows.span_row``)
 tuples sent as multi-row inserts: ``INSERT … VALUES (…), (…), …`` of up to ``SQLITE_ROWS``
 rows on SQLite; on PostgreSQL spans go by ``COPY`` (see ``_copy_new_spans``) and the other
 tables by one ``INSERT … SELECT FROM jsonb_array_elements(rows)`` each, every row in one JSON
-text and one round trip. The statements are built from the
-table definitions, never from data. Full-text indexing is not done here (see ``fulltext``):
-PostgreSQL spans are only listed for it. On SQLite the spans go in pieces of ``SQLITE_ROWS``,
-the next piece encoded on a helper thread while the current one is written (``encoder``):
-persisted 10-span traces, 40-46k -> 47-50k spans/s.
+text and one round trip. The statements are built from the table definitions, never from
+data. Full-text indexing is not done here (see ``fulltext``): PostgreSQL spans are only listed
+for it. On SQLite a batch's spans go in pieces of ``SQLITE_ROWS``, the next piece encoded on a
+helper thread while the current one is written (``encoder``): persisted 10-span traces,
+40-46k -> 47-50k spans/s.
 
 Why JSON on PostgreSQL: psycopg dumps array parameters in Python, element by element; one JSON
 text (orjson) costs the export thread a third of that, and the server (another core) parses it.
@@ -261,13 +261,11 @@ def _unique(values: list[Row]) -> list[Row]:
 def _execute(
     connection: Connection, statements: _Statements, table: Table, conflict: str,
     values: list[Row],
-) -> list[Row]:
-    """Writes the rows; returns them as written (``storable``)."""
+) -> None:
     if not values:
-        return values
+        return
     values = storable_rows(values, statements.postgres)  # no value the database refuses
     execute_rows(connection, statements.insert(table, conflict), values, statements.postgres)
-    return values
 
 
 def write_spans(connection: Connection, span_rows: list[Row], postgres: bool) -> None:
