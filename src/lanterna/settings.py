@@ -117,6 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
             mlflow_env="MLFLOW_EXPERIMENT_ID"),
     Setting("export_queue_size", "LANTERNA_EXPORT_QUEUE_SIZE", 200_000, int,
             "Finished spans waiting for export; past it spans are dropped and counted."),
+    Setting("export_memory_queue", "LANTERNA_EXPORT_MEMORY_QUEUE", 2_048, int,
+            "Finished spans kept in memory while they wait for export; past it, traces of one "
+            "span wait in a temporary file (memory stays flat when the store falls behind)."),
     Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 10_000, int,
             "Most spans written to the store in one transaction."),
     Setting("export_to", "LANTERNA_EXPORT_TO", None, str,
@@ -157,6 +160,7 @@ _RULES: dict[str, Any] = {
     "trace_timeout_seconds": _seconds,
     "export_queue_size": _size_rule("export_queue_size"),
     "export_batch_size": _size_rule("export_batch_size"),
+    "export_memory_queue": _size_rule("export_memory_queue"),
     "max_stream_events": lambda value: (("it must be 0 or more", 1_000) if value < 0
                                         else ("", value)),
     "trace_cache_bytes": _size_rule("trace_cache_bytes"),

@@ -8,7 +8,7 @@ import lanterna
 from lanterna.export.memory import InMemoryExporter, approximate_bytes
 from lanterna.testing.pytest_plugin import TracesRecorded
 
-from .conftest import run
+from .conftest import read_back, run
 
 
 def test_the_trace_cache_keeps_a_byte_budget(traces: TracesRecorded) -> None:
@@ -63,3 +63,74 @@ def test_a_huge_stream_records_a_bounded_number_of_events(traces: TracesRecorded
     assert len(span.events) == 1_000
     assert span.attributes["lanterna.omittedChunkEvents"] == 4_000
     assert span.outputs == list(range(5_000))  # the output stays complete
+
+
+SLOW_STORE = """
+import time
+from lanterna.store.sql.store import SqlStore
+_write = SqlStore.write_batch
+def _slow(self, batch):
+    time.sleep(0.02)
+    _write(self, batch)
+SqlStore.write_batch = _slow
+"""
+
+
+def test_a_backlog_past_the_memory_queue_is_kept_through_exit(tmp_path: Path, url: str) -> None:
+    """With a slow store, traces of one span past LANTERNA_EXPORT_MEMORY_QUEUE wait in the spool
+    file; the exit flush stores them all, and the file does not outlive the process."""
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    code = SLOW_STORE + """
+import lanterna
+from lanterna.export import setup
+spilled = 0
+for i in range(3000):
+    with lanterna.start_span("single") as span:
+        span.set_inputs({"i": i})
+    if i % 500 == 0:
+        with lanterna.start_span("pair"), lanterna.start_span("child"):
+            pass
+    spilled = max(spilled, setup.pipeline()._spool.count)
+print(spilled, len(setup.pipeline()._queue))
+"""
+    done = run(code, tmp_path, url, LANTERNA_EXPORT_MEMORY_QUEUE="20", TMPDIR=str(spool_dir))
+    assert done.returncode == 0, done.stderr
+    spilled, in_memory = map(int, done.stdout.split())
+    assert spilled > 1000 and in_memory <= 20 + 2 * 6
+    found = read_back(tmp_path, url)
+    assert sorted(t["spans"] for t in found if t["spans"] != ["single"]) == [
+        ["child", "pair"]] * 6
+    assert sum(1 for t in found if t["spans"] == ["single"]) == 3000
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_a_forked_child_leaves_the_parents_spool_alone(tmp_path: Path, url: str) -> None:
+    code = SLOW_STORE + """
+import os
+import lanterna
+from lanterna.export import setup
+for i in range(1500):
+    with lanterna.start_span("parent-before"):
+        pass
+waiting = setup.pipeline()._spool.count
+pid = os.fork()
+if pid == 0:
+    for i in range(700):
+        with lanterna.start_span("child"):
+            pass
+    lanterna.flush_trace_async_logging()
+    os._exit(0)
+for i in range(300):
+    with lanterna.start_span("parent-after"):
+        pass
+os.waitpid(pid, 0)
+print(waiting)
+"""
+    done = run(code, tmp_path, url, LANTERNA_EXPORT_MEMORY_QUEUE="50")
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0  # the parent had traces in its spool when it forked
+    names = sorted(t["spans"][0] for t in read_back(tmp_path, url))
+    assert names.count("parent-before") == 1500
+    assert names.count("parent-after") == 300
+    assert names.count("child") == 700

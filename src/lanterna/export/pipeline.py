@@ -24,12 +24,14 @@ from lanterna import _errors, _log
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
 from lanterna.export.compact import pack, unpack
+from lanterna.export.spool import Spool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from lanterna.entities.live_trace import LiveTrace
     from lanterna.export.base import Exporter
     from lanterna.store.batch import ExportBatch
 
@@ -50,6 +52,9 @@ WORKER_ATTEMPT_SECONDS = 5.0
 FOREVER = 10.0**9
 #: How long ``fork`` waits for a store write (or driver import) under way to finish.
 FORK_WAIT_SECONDS = 5.0
+#: Most traces one batch takes from the spool: a store that far behind writes them as fast in
+#: batches of this size, and the batch in flight is most of what the worker holds in memory.
+SPOOL_BATCH = 500
 #: At exit, how long the worker may take to finish its upkeep step once the queue is empty.
 JOIN_SECONDS = 1.0
 
@@ -129,10 +134,13 @@ class Unstored:
 
 
 class Pipeline:
-    def __init__(self, exporters: list[Exporter], max_queue: int, batch_size: int) -> None:
+    def __init__(self, exporters: list[Exporter], max_queue: int, batch_size: int,
+                 memory_queue: int | None = None) -> None:
         self.exporters = list(exporters)
         self.max_queue = max_queue
         self.batch_size = batch_size
+        #: Spans kept in memory while they wait; past it, traces of one span wait in the spool.
+        self.memory_queue = max_queue if memory_queue is None else min(memory_queue, max_queue)
         self._reset_runtime_state()
 
     def before_fork(self) -> None:
@@ -146,11 +154,13 @@ class Pipeline:
 
     def after_fork_in_child(self) -> None:
         """A forked child exports its own spans only, counted from zero."""
+        self._spool.close()  # the child's copy of the parent's file descriptor
         self._reset_runtime_state()
 
     def _reset_runtime_state(self) -> None:
         self.stats = Stats()
         self._queue: deque[LiveSpan | tuple[Any, ...]] = deque()
+        self._spool = Spool()  # beside the queue: traces of one span, once it is full
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._drain_lock = threading.RLock()
@@ -161,8 +171,11 @@ class Pipeline:
         # Guards the counters, the queue's hand-over to the worker, and wakes flushes waiting
         # for progress.
         self._state = threading.Condition(threading.Lock())
-        self._taken = 0  # spans the worker took from the queue, ever
-        self._settled = 0  # of those, spans counted as exported, rejected or dropped
+        # Spans the worker took from the queue and from the spool, ever; and of those, spans
+        # counted as exported, rejected or dropped (the two lines are flushed each in order).
+        self._taken = [0, 0]
+        self._settled = [0, 0]
+        self._from_spool: dict[int, int] = {}  # id(batch) -> how many of its spans
         self._urgent = False  # a flush waits: skip the linger
         self._abandoned = False  # exit gave up on what was left: count nothing twice
         #: Flushes under way on the main thread: a signal handler interrupting one of them runs
@@ -179,10 +192,16 @@ class Pipeline:
     # -- caller's thread ------------------------------------------------------------------
     def put(self, span: LiveSpan) -> None:
         queue = self._queue
-        if len(queue) >= self.max_queue:
-            self._drop(1)
-            return
-        queue.append(pack(span))
+        if len(queue) >= self.memory_queue:
+            spool = self._spool
+            if len(queue) + spool.count >= self.max_queue:
+                self._drop(1)
+                return
+            packed = pack(span)
+            if not (isinstance(packed, tuple) and spool.put(packed)):
+                queue.append(packed)
+        else:
+            queue.append(pack(span))
         if self._sleeping:
             self._sleeping = False
             self._kick()
@@ -250,7 +269,7 @@ class Pipeline:
                 self._wake.set()
                 continue
             self._sleeping = True
-            if self._queue:
+            if self._queue or self._spool.count:
                 self._sleeping = False
                 self._wake.set()
 
@@ -263,7 +282,7 @@ class Pipeline:
                 idle(self._busy)
 
     def _busy(self) -> bool:
-        return bool(self._queue) or self._urgent or self._stopping.is_set()
+        return bool(self._queue or self._spool.count) or self._urgent or self._stopping.is_set()
 
     def drain(self, deadline: float | None = None) -> bool:
         """Export everything queued so far on this thread; True when nothing is left."""
@@ -288,12 +307,21 @@ class Pipeline:
         from lanterna.store.batch import ExportBatch  # on the worker: not at ``import lanterna``
 
         batch = ExportBatch()
-        queue = self._queue
+        queue, spool = self._queue, self._spool
         store_answered()  # the worker is alive and starts a batch
         with self._state:
-            taken = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
-            self._taken += len(taken)
-            self.stats.in_flight += len(taken)
+            # While traces wait in the spool, memory is what is being saved: smaller batches,
+            # taken from both lines.
+            size = min(self.batch_size, SPOOL_BATCH) if spool.count else self.batch_size
+            from_queue = min(len(queue), size // 2 if spool.count else size)
+            taken: list[Any] = [queue.popleft() for _ in range(from_queue)]
+            records = spool.take(size - from_queue) if spool.count else []
+            self._taken[0] += len(taken)
+            self._taken[1] += len(records)
+            self.stats.in_flight += len(taken) + len(records)
+        if records:
+            self._from_spool[id(batch)] = len(records)
+            taken += spool.decode(records)
         for live in taken:
             if isinstance(live, tuple):  # a trace of one span (see export.compact)
                 trace, span = unpack(live)
@@ -364,6 +392,7 @@ class Pipeline:
         count = len(batch.spans)
         rejected = min(unstored.rejected, count)
         dropped = min(unstored.dropped, count - rejected)
+        from_spool = self._from_spool.pop(id(batch), 0)
         with self._state:
             if self._abandoned:
                 return  # exit already counted this batch as dropped
@@ -373,7 +402,8 @@ class Pipeline:
             stats.spans_rejected += rejected
             stats.spans_dropped += dropped
             stats.traces_exported += len(batch.finished)
-            self._settled += count
+            self._settled[0] += count - from_spool
+            self._settled[1] += from_spool
             self._state.notify_all()
 
     def _give_up(self, deadline: float, delay: float) -> bool:
@@ -433,8 +463,8 @@ class Pipeline:
             return self.drain(min(deadline, start + GIVE_UP_SECONDS))
         state = self._state
         with state:
-            target = self._taken + len(self._queue)
-            if self._settled >= target:
+            targets = (self._taken[0] + len(self._queue), self._taken[1] + self._spool.count)
+            if not self._short_of(targets):
                 return True
             self._urgent = True
         try:
@@ -445,14 +475,15 @@ class Pipeline:
             window = self.give_up_seconds()
             working = _WorkerClock(self._thread)
             with state:
-                while self._settled < target:
+                while self._short_of(targets):
                     if until is not None and until():
                         return True
                     now = time.monotonic()
-                    if self._settled != seen:
+                    settled = self._settled[0] + self._settled[1]
+                    if settled != seen:
                         if seen >= 0:
                             last_progress = now
-                        seen = self._settled
+                        seen = settled
                     if working.advanced() and self._failing_since is None:
                         last_progress = now  # a long write under way, not retries of a failure
                     last_progress = max(last_progress, _answered_at[0])
@@ -463,6 +494,10 @@ class Pipeline:
                 return True
         finally:
             self._urgent = False
+
+    def _short_of(self, targets: tuple[int, int]) -> bool:
+        """Whether spans up to ``targets`` (of the queue, of the spool) are still unsettled."""
+        return self._settled[0] < targets[0] or self._settled[1] < targets[1]
 
     def give_up_seconds(self) -> float:
         """How long a flush waits for progress: ``GIVE_UP_SECONDS``, longer for a store that
@@ -482,7 +517,7 @@ class Pipeline:
         done = self.flush(timeout)
         if not done:
             with self._state:
-                lost = len(self._queue) + self.stats.in_flight
+                lost = len(self._queue) + self._spool.clear() + self.stats.in_flight
                 self._queue.clear()
                 self.stats.spans_dropped += lost
                 self.stats.in_flight = 0
@@ -505,19 +540,21 @@ class Pipeline:
                 exporter.shutdown()
             except Exception as exc:
                 _errors.report(exc, "exporter shutdown")
+        self._spool.close()
         return True
 
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + self._spool.count
 
-    def queued_spans(self) -> list[LiveSpan]:
-        """The live spans waiting (finished one-span traces, packed as tuples, are left out)."""
+    def queued_traces(self) -> list[LiveTrace]:
+        """The trace records of the live spans waiting (finished one-span traces, packed as
+        tuples, are left out)."""
         with self._state:
-            return [span for span in self._queue if not isinstance(span, tuple)]
+            return [span._trace for span in self._queue if isinstance(span, LiveSpan)]
 
     def counters(self) -> dict[str, int]:
         """The counters and the queue length, read together (they always add up)."""
         with self._state:
             found = self.stats.as_dict()
-            found["queued"] = len(self._queue)
+            found["queued"] = len(self._queue) + self._spool.count
         return found

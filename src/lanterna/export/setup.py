@@ -37,6 +37,7 @@ def pipeline() -> Pipeline:
                     [memory, *destinations()],
                     max_queue=int(setting("export_queue_size")),
                     batch_size=int(setting("export_batch_size")),
+                    memory_queue=int(setting("export_memory_queue")),
                 )
     return _pipeline
 
@@ -85,7 +86,7 @@ def pin_destination(uri: str, live: list[LiveTrace]) -> None:
     changes, so each is stored whole in one store."""
     traces = list(live)
     if _pipeline is not None:
-        traces.extend(span._trace for span in _pipeline.queued_spans())
+        traces.extend(_pipeline.queued_traces())
     for trace in traces:
         if trace.destination is None:
             trace.destination = uri

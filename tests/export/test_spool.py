@@ -1,0 +1,102 @@
+"""The export queue's overflow file (issue 15: memory stays flat while the store falls behind,
+and nothing is lost)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lanterna
+from lanterna.export import setup, spool
+from lanterna.export.spool import Spool
+from lanterna.testing.pytest_plugin import TracesRecorded
+
+
+def _packed(i: int, size: int = 10) -> tuple[Any, ...]:
+    return (b"v" * size, f"op-{i}", "UNKNOWN", "OK", "", "0", None, None, None, None, None)
+
+
+def _drain(found: Spool, per_take: int = 7) -> list[tuple[Any, ...]]:
+    items: list[tuple[Any, ...]] = []
+    while found.count:
+        items += found.decode(found.take(per_take))
+    return items
+
+
+def test_records_come_back_in_order_from_the_file_and_from_the_buffer(tmp_path: Path) -> None:
+    found = Spool(str(tmp_path))
+    items = [_packed(i, size=i % 3000) for i in range(2_000)]  # about 3 MB: several writes
+    for item in items[:1_500]:
+        assert found.put(item)
+    first = found.decode(found.take(100))
+    for item in items[1_500:]:  # written while the worker reads
+        assert found.put(item)
+    assert first + _drain(found) == items
+    assert found.count == 0
+    assert os.listdir(tmp_path) == []  # the file is unlinked from the start
+
+
+def test_a_record_bigger_than_one_read_comes_back_whole(tmp_path: Path) -> None:
+    found = Spool(str(tmp_path))
+    items = [_packed(0), _packed(1, size=spool.READ_BYTES * 2), _packed(2)]
+    for item in items:
+        found.put(item)
+    found.put(_packed(3, size=spool.WRITE_BYTES))  # pushes everything to the file
+    assert _drain(found, per_take=1) == [*items, _packed(3, size=spool.WRITE_BYTES)]
+
+
+def test_the_disk_space_is_given_back_once_read(tmp_path: Path) -> None:
+    found = Spool(str(tmp_path))
+    for i in range(1_000):
+        found.put(_packed(i, size=1_000))
+    assert found._fd is not None and os.fstat(found._fd).st_size > 0
+    _drain(found, per_take=1_000)
+    assert os.fstat(found._fd).st_size == 0
+    found.close()
+
+
+def test_without_a_writable_directory_records_wait_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    found = Spool(str(tmp_path / "missing"))
+    items = [_packed(i, size=1_000) for i in range(1_000)]  # 1 MB: the file would be needed
+    for item in items:
+        assert found.put(item)
+    assert "could not be written" in caplog.text
+    assert _drain(found, per_take=333) == items
+
+
+def test_single_span_traces_past_the_memory_queue_wait_on_disk_and_all_are_stored(
+    traces: TracesRecorded, tmp_path: Path
+) -> None:
+    lanterna.set_tracking_uri(f"sqlite:///{tmp_path / 'spool.db'}")
+    pipeline = setup.pipeline()
+    pipeline.memory_queue = 50
+    pipeline._spool = Spool(str(tmp_path))
+    spilled = 0
+    ids = []
+    for i in range(3_000):
+        with lanterna.start_span(f"single-{i}") as span:
+            span.set_inputs({"i": i, "text": "olá"})
+            span.set_outputs([i, None, 2.5])
+        ids.append(span.trace_id)
+        if i % 300 == 0:  # a trace of several spans now and then, in line in memory
+            with lanterna.start_span("parent") as parent, lanterna.start_span("child"):
+                pass
+            ids.append(parent.trace_id)
+        spilled = max(spilled, pipeline._spool.count)
+        assert len(pipeline._queue) <= 50 + 2 * 10  # bigger traces' spans may pass the bound
+    assert spilled > 0
+    assert lanterna.flush_trace_async_logging() is None
+    stats = lanterna.tracing.export_stats()
+    assert stats["spans_dropped"] == 0 and stats["queued"] == 0
+    stored = lanterna.search_traces(return_type="list", max_results=10_000)
+    assert sorted(t.info.trace_id for t in stored) == sorted(ids)
+    late = next(t for t in stored if t.info.tags.get("mlflow.traceName") == "single-2999")
+    assert late.data.spans[0].inputs == {"i": 2999, "text": "olá"}
+    assert late.data.spans[0].outputs == [2999, None, 2.5]
+    assert all(len(t.data.spans) == 2 for t in stored if t.data.spans[0].name in ("parent",
+                                                                                    "child"))
