@@ -54,7 +54,7 @@ FOREVER = 10.0**9
 FORK_WAIT_SECONDS = 5.0
 #: Most traces one batch takes from the spool: a store that far behind writes them as fast in
 #: batches of this size, and the batch in flight is most of what the worker holds in memory.
-SPOOL_BATCH = 500
+SPOOL_BATCH = 512  # two chunks of the spool
 #: At exit, how long the worker may take to finish its upkeep step once the queue is empty.
 JOIN_SECONDS = 1.0
 
@@ -178,8 +178,8 @@ class Pipeline:
         self._from_spool: dict[int, int] = {}  # id(batch) -> how many of its spans
         self._urgent = False  # a flush waits: skip the linger
         self._abandoned = False  # exit gave up on what was left: count nothing twice
-        #: Flushes under way on the main thread: a signal handler interrupting one of them runs
-        #: while it holds ``_state`` (see ``MAIN_THREAD_FLUSH_ENDED``).
+        #: Flushes (and spool seals) under way on the main thread: a signal handler interrupting
+        #: one of them runs while it holds ``_state`` (see ``MAIN_THREAD_FLUSH_ENDED``).
         self.main_thread_flushing = 0
         self._sleeping = True
         self._thread: threading.Thread | None = None
@@ -198,13 +198,27 @@ class Pipeline:
                 self._drop(1)
                 return
             packed = pack(span)
-            if not (isinstance(packed, tuple) and spool.put(packed)):
+            if not isinstance(packed, tuple):
                 queue.append(packed)
+            elif spool.put(packed):  # a chunk is full: one record of the file
+                self._seal()
         else:
             queue.append(pack(span))
         if self._sleeping:
             self._sleeping = False
             self._kick()
+
+    def _seal(self) -> None:
+        """Seals the spool's chunk under the state lock, so a flush counts it exactly."""
+        main = self._main_thread_enters()
+        try:
+            with self._state:
+                self._spool.seal()
+        except Exception as exc:
+            _errors.report(exc, "export spool")
+        finally:
+            if main:
+                self._main_thread_leaves()
 
     def put_first(self, span: LiveSpan) -> None:
         """At exit: the spans lanterna ends itself (traces left open) go first in line."""
@@ -315,12 +329,12 @@ class Pipeline:
             size = min(self.batch_size, SPOOL_BATCH) if spool.count else self.batch_size
             from_queue = min(len(queue), size // 2 if spool.count else size)
             taken: list[Any] = [queue.popleft() for _ in range(from_queue)]
-            records = spool.take(size - from_queue) if spool.count else []
+            records, from_spool = spool.take(size - from_queue) if spool.count else ([], 0)
             self._taken[0] += len(taken)
-            self._taken[1] += len(records)
-            self.stats.in_flight += len(taken) + len(records)
+            self._taken[1] += from_spool
+            self.stats.in_flight += len(taken) + from_spool
         if records:
-            self._from_spool[id(batch)] = len(records)
+            self._from_spool[id(batch)] = from_spool
             taken += spool.decode(records)
         for live in taken:
             if isinstance(live, tuple):  # a trace of one span (see export.compact)
@@ -441,9 +455,7 @@ class Pipeline:
         ``give_up_seconds()`` since the flush started (progress: a batch written, the store
         answering a statement, or the export thread using CPU on a long write). ``until()``
         true ends the wait early."""
-        main = threading.current_thread() is threading.main_thread()
-        if main:
-            self.main_thread_flushing += 1
+        main = self._main_thread_enters()
         try:
             return self._flush(FOREVER if timeout is None else max(0.0, float(timeout)), until)
         except Exception as exc:
@@ -451,10 +463,21 @@ class Pipeline:
             return False
         finally:
             if main:
-                self.main_thread_flushing -= 1
-                if not self.main_thread_flushing:
-                    for hook in MAIN_THREAD_FLUSH_ENDED:
-                        hook()
+                self._main_thread_leaves()
+
+    def _main_thread_enters(self) -> bool:
+        """Marks a flush (or a seal) under way, if on the main thread: a SIGTERM handler
+        interrupting it waits for its end (see ``MAIN_THREAD_FLUSH_ENDED``)."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        self.main_thread_flushing += 1
+        return True
+
+    def _main_thread_leaves(self) -> None:
+        self.main_thread_flushing -= 1
+        if not self.main_thread_flushing:
+            for hook in MAIN_THREAD_FLUSH_ENDED:
+                hook()
 
     def _flush(self, timeout: float, until: Callable[[], bool] | None) -> bool:
         start = time.monotonic()

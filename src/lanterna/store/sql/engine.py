@@ -91,7 +91,11 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA cache_size=-65536")
+        # SQLite's own page cache stays small (2 MiB, SQLite's default): it lives in the user's
+        # process and fills with every page written. Measured with 64 MiB instead: no gain in
+        # searches over 100,000 traces, big-trace reads or writes into a 100 MB database (the
+        # OS page cache serves those pages), and up to 64 MiB more memory per connection.
+        cursor.execute("PRAGMA cache_size=-2048")
         # Checkpoint the WAL less often than every 4 MB: bursts of writes stay cheap.
         cursor.execute("PRAGMA wal_autocheckpoint=8192")
         cursor.close()
