@@ -1,8 +1,9 @@
 """Peak memory while a slow store falls behind: 100,000 single-span traces recorded as fast as
 possible, lanterna (its SQLite store, each batch written 50 ms late) beside the OpenTelemetry SDK
 (TracerProvider + BatchSpanProcessor with its default settings, an exporter that also takes
-50 ms per batch). Each runs in a fresh interpreter; peak RSS above what the imports took, and
-how many spans each kept.
+50 ms per batch). Each runs in a fresh interpreter; peak RSS above what the imports took, how
+many spans each kept, and how long the flush after the last span took (``--delay 0``: how fast
+a backlog drains into a store that keeps up).
 
     bash benchmarks/run.sh memory.py [--spans 100000] [--delay 0.05]
 """
@@ -54,6 +55,7 @@ def worker_lanterna(spans: int, delay: float) -> dict[str, Any]:
     lanterna.flush_trace_async_logging()
     stats = lanterna.tracing.export_stats()
     return {"base_mb": base, "peak_mb": peak, "created_s": created,
+            "drained_s": time.perf_counter() - start - created,
             "kept": stats["spans_exported"] - 1, "dropped": stats["spans_dropped"]}
 
 
@@ -91,7 +93,8 @@ def worker_otel(spans: int, delay: float) -> dict[str, Any]:
     created = time.perf_counter() - start
     peak = _rss_mb()
     processor.force_flush(timeout_millis=600_000)
-    return {"base_mb": base, "peak_mb": peak, "created_s": created, "kept": exported[0] - 1,
+    return {"base_mb": base, "peak_mb": peak, "created_s": created,
+            "drained_s": time.perf_counter() - start - created, "kept": exported[0] - 1,
             "dropped": spans + 1 - exported[0]}
 
 
@@ -107,7 +110,8 @@ def main() -> None:
         return
     print(f"peak memory, {args.spans:,} single-span traces, store/exporter {args.delay * 1000:.0f}"
           f" ms per batch (load average {os.getloadavg()[0]:.1f})\n")
-    print(f"   {'':28} {'peak RSS above imports':>23} {'spans kept':>11} {'dropped':>8}")
+    print(f"   {'':28} {'peak RSS above imports':>23} {'spans kept':>11} {'dropped':>8}"
+          f" {'drained after':>14}")
     for label, kind in (("OpenTelemetry SDK (default)", "otel"), ("lanterna", "lanterna")):
         with tempfile.TemporaryDirectory() as cwd:
             result = subprocess.run(
@@ -117,7 +121,7 @@ def main() -> None:
             )
         r = json.loads(result.stdout.strip().splitlines()[-1])
         print(f"   {label:28} {r['peak_mb'] - r['base_mb']:20.1f} MB {r['kept']:11d}"
-              f" {r['dropped']:8d}")
+              f" {r['dropped']:8d} {r['drained_s']:12.1f} s")
 
 
 if __name__ == "__main__":

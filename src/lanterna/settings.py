@@ -119,7 +119,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Finished spans waiting for export; past it spans are dropped and counted."),
     Setting("export_memory_queue", "LANTERNA_EXPORT_MEMORY_QUEUE", 2_048, int,
             "Finished spans kept in memory while they wait for export; past it, traces of one "
-            "span wait in a temporary file (memory stays flat when the store falls behind)."),
+            "span wait in a temporary file, written back in batches of 1/8 of it (more: a "
+            "backlog drains faster, with more memory)."),
     Setting("export_batch_size", "LANTERNA_EXPORT_BATCH_SIZE", 10_000, int,
             "Most spans written to the store in one transaction."),
     Setting("export_to", "LANTERNA_EXPORT_TO", None, str,

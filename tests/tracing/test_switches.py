@@ -123,9 +123,7 @@ def child(): return 1
 def root(): return child()
 for _ in range(2000):
     root()
-lanterna.flush_trace_async_logging()
-from lanterna.export import setup
-traces = setup.memory.traces()
+traces = lanterna.search_traces(return_type="list", max_results=5000)
 assert all(len(t.data.spans) == 2 for t in traces), "children follow their root"
 print(len(traces))
 """

@@ -25,7 +25,7 @@ class InMemoryExporter:
     """The last ``capacity`` finished traces holding at most ``max_spans`` spans, newest last.
     Thread-safe."""
 
-    def __init__(self, capacity: int = 1_000, max_spans: int = 200_000,
+    def __init__(self, capacity: int = 256, max_spans: int = 200_000,
                  max_bytes: int | None = None) -> None:
         self.capacity = capacity
         self.max_spans = max_spans
