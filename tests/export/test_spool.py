@@ -11,6 +11,7 @@ import pytest
 
 import lanterna
 from lanterna.export import setup, spool
+from lanterna.export.pipeline import Pipeline
 from lanterna.export.spool import Spool
 from lanterna.testing.pytest_plugin import TracesRecorded
 
@@ -78,14 +79,22 @@ def test_without_a_writable_directory_records_wait_in_memory(
     assert _drain(found, per_take=333) == items
 
 
-def test_single_span_traces_past_the_memory_queue_wait_on_disk_and_all_are_stored(
-    traces: TracesRecorded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _spilling_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       memory_queue: int) -> Pipeline:
+    """The process's pipeline writing to a SQLite file, spilling past ``memory_queue`` spans
+    into a spool in ``tmp_path`` (chunks of 16 traces, so small runs fill several)."""
     lanterna.set_tracking_uri(f"sqlite:///{tmp_path / 'spool.db'}")
     monkeypatch.setattr(spool, "CHUNK", 16)
     pipeline = setup.pipeline()
-    pipeline.memory_queue = 50
+    pipeline.memory_queue = memory_queue
     pipeline._spool = Spool(str(tmp_path))
+    return pipeline
+
+
+def test_single_span_traces_past_the_memory_queue_wait_on_disk_and_all_are_stored(
+    traces: TracesRecorded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = _spilling_pipeline(tmp_path, monkeypatch, memory_queue=50)
     spilled = 0
     ids = []
     for i in range(3_000):
@@ -117,11 +126,7 @@ def test_threads_spilling_at_once_lose_nothing_and_the_counters_add_up(
 ) -> None:
     import threading
 
-    lanterna.set_tracking_uri(f"sqlite:///{tmp_path / 'threads.db'}")
-    monkeypatch.setattr(spool, "CHUNK", 16)
-    pipeline = setup.pipeline()
-    pipeline.memory_queue = 30
-    pipeline._spool = Spool(str(tmp_path))
+    _spilling_pipeline(tmp_path, monkeypatch, memory_queue=30)
 
     def record(worker: int) -> None:
         for i in range(1_000):

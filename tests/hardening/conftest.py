@@ -34,6 +34,19 @@ def run(code: str, cwd: Path, url: str, timeout: float = 120,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def slow_store(seconds: float) -> str:
+    """Code that makes every store write wait ``seconds`` first (a store that falls behind)."""
+    return f"""
+import time
+from lanterna.store.sql.store import SqlStore
+_write = SqlStore.write_batch
+def _slow(self, batch):
+    time.sleep({seconds})
+    _write(self, batch)
+SqlStore.write_batch = _slow
+"""
+
+
 READ_BACK = """
 import json, lanterna
 traces = lanterna.search_traces(return_type="list", experiment_ids=["0"])

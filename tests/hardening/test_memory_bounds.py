@@ -8,7 +8,7 @@ import lanterna
 from lanterna.export.memory import InMemoryExporter, approximate_bytes
 from lanterna.testing.pytest_plugin import TracesRecorded
 
-from .conftest import read_back, run
+from .conftest import read_back, run, slow_store
 
 
 def test_the_trace_cache_keeps_a_byte_budget(traces: TracesRecorded) -> None:
@@ -65,15 +65,7 @@ def test_a_huge_stream_records_a_bounded_number_of_events(traces: TracesRecorded
     assert span.outputs == list(range(5_000))  # the output stays complete
 
 
-SLOW_STORE = """
-import time
-from lanterna.store.sql.store import SqlStore
-_write = SqlStore.write_batch
-def _slow(self, batch):
-    time.sleep(0.02)
-    _write(self, batch)
-SqlStore.write_batch = _slow
-"""
+SLOW_STORE = slow_store(0.02)
 
 
 def test_a_backlog_past_the_memory_queue_is_kept_through_exit(tmp_path: Path, url: str) -> None:

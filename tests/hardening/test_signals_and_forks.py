@@ -11,7 +11,7 @@ import pytest
 
 from lanterna.export.pipeline import GIVE_UP_SECONDS
 
-from .conftest import read_back, run, start
+from .conftest import read_back, run, slow_store, start
 
 #: How late a waiting thread may be scheduled on a loaded 2-core machine.
 LATE = 2.0
@@ -83,17 +83,8 @@ time.sleep(120)
     assert [t["spans"] for t in read_back(tmp_path, sqlite_url)] == [["ended"]]
 
 
-SIGTERM_DURING_A_FLUSH = """
+SIGTERM_DURING_A_FLUSH = slow_store(0.3) + """
 import os, signal, sys, threading, time, lanterna
-from lanterna.store.sql.store import SqlStore
-
-original = SqlStore.write_batch
-
-def slow(self, batch):
-    time.sleep(0.3)
-    original(self, batch)
-
-SqlStore.write_batch = slow
 for i in range(30):
     with lanterna.start_span(name="ended") as span:
         span.set_inputs(i)
