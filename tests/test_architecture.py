@@ -30,8 +30,10 @@ LAYERS: dict[str, set[str]] = {
     # client and the glue that wires the tracing runtime to the export pipeline.
     "public": {"entities", "tracing", "export", "store", "otel"},
 }
-#: Small modules every layer may use: logging, internal-error reporting, exceptions, settings.
-LEAVES = {"lanterna._log", "lanterna._errors", "lanterna.exceptions", "lanterna.settings"}
+#: Small modules every layer may use: logging, internal-error reporting, exceptions, settings,
+#: the signal mask of background threads.
+LEAVES = {"lanterna._log", "lanterna._errors", "lanterna.exceptions", "lanterna.settings",
+          "lanterna._threads"}
 #: Modules of the public surface (by dotted name); everything else belongs to its package.
 PUBLIC = {
     "lanterna", "lanterna._traces", "lanterna._wiring", "lanterna._lifecycle",

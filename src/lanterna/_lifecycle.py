@@ -21,6 +21,7 @@ import sys
 import threading
 
 from lanterna import _errors
+from lanterna._threads import leave_signals_to_main_thread
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan
 from lanterna.export import pipeline as _pipeline
@@ -143,6 +144,7 @@ def _flush_bounded(end_open: bool) -> None:
         return
 
     def work() -> None:
+        leave_signals_to_main_thread()  # a second SIGTERM goes to the main thread, too
         try:
             if end_open:
                 reaper.end_all_open_traces("the process received SIGTERM before this span "

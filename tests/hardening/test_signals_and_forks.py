@@ -296,3 +296,36 @@ with lanterna.start_span(name="main"):
     assert "Traceback" not in done.stderr
     names = [t["spans"] for t in read_back(tmp_path, sqlite_url)]
     assert ["main"] in names and ["late"] in names
+
+
+THREAD_MASKS = """
+import signal, threading, lanterna
+for i in range(500):  # a batch of several pieces: the SQLite encoder's helper thread starts
+    with lanterna.start_span("root"):
+        for j in range(9):
+            with lanterna.start_span("step"):
+                pass
+lanterna.flush_trace_async_logging()
+
+def blocked(thread):
+    with open(f"/proc/self/task/{thread.native_id}/status") as status:
+        mask = next(line for line in status if line.startswith("SigBlk:")).split()[1]
+    return bool(int(mask, 16) >> (signal.SIGTERM - 1) & 1)
+
+found = {t.name.split("_")[0]: blocked(t) for t in threading.enumerate()}
+print(sorted(found.items()))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux thread masks")
+def test_lanternas_threads_leave_sigterm_to_the_main_thread(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A SIGTERM the kernel hands to one of lanterna's threads would only set Python's flag; a
+    main thread blocked in a C wait (a Pool worker waiting for its task queue's lock) would
+    never run the handler, and ``Pool.__exit__`` would wait for that worker forever."""
+    done = run(THREAD_MASKS, tmp_path, sqlite_url, LANTERNA_TRACE_TIMEOUT_SECONDS="60")
+    assert done.returncode == 0, done.stderr
+    found = dict(eval(done.stdout))  # noqa: S307 - our own printed list
+    assert found.pop("MainThread") is False
+    assert found == {"lanterna-encode": True, "lanterna-export": True, "lanterna-timeout": True}

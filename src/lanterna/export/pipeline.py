@@ -21,6 +21,7 @@ import time
 from collections import deque
 
 from lanterna import _errors, _log
+from lanterna._threads import leave_signals_to_main_thread
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
 from lanterna.export.compact import pack, unpack
@@ -265,6 +266,7 @@ class Pipeline:
 
     # -- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
+        leave_signals_to_main_thread()
         backoff = MIN_BACKOFF_SECONDS
         while not self._stopping.is_set():
             self._wake.wait()

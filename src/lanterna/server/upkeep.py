@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from lanterna._threads import leave_signals_to_main_thread
 from lanterna.store.sql.store import SqlStore
 
 INTERVAL_SECONDS = 1.0
@@ -35,6 +36,7 @@ class Upkeep:
             self._thread.join(timeout=5.0)
 
     def _run(self) -> None:
+        leave_signals_to_main_thread()
         while not self._stop.wait(INTERVAL_SECONDS):
             try:
                 self.store.maintain(budget=BUDGET_SECONDS)

@@ -11,6 +11,7 @@ import threading
 import time
 
 from lanterna import _errors
+from lanterna._threads import leave_signals_to_main_thread
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -61,6 +62,7 @@ class _Watchdog:
         self._thread.start()
 
     def _run(self) -> None:
+        leave_signals_to_main_thread()
         interval = max(0.05, min(1.0, self.timeout / 4))
         while True:
             time.sleep(interval)

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from lanterna._threads import leave_signals_to_main_thread
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -32,7 +34,8 @@ def _executor() -> ThreadPoolExecutor:
     with _lock:
         if _helper and _helper[0][0] == os.getpid():
             return _helper[0][1]
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lanterna-encode")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lanterna-encode",
+                                      initializer=leave_signals_to_main_thread)
         _helper[:] = [(os.getpid(), executor)]
         return executor
 
