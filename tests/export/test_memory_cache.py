@@ -34,3 +34,17 @@ def test_bounded_by_traces_and_spans() -> None:
     assert cache.delete({f"tr-{9:032x}"}) == 1
     export(cache, make_trace(11, 8))
     assert [t.trace_id for t in cache.traces()] == [f"tr-{3:032x}", f"tr-{11:032x}"]
+
+
+def test_a_batch_bigger_than_the_cache_keeps_its_newest_traces_whole() -> None:
+    cache = InMemoryExporter(capacity=3, max_spans=100)
+    export(cache, make_trace(0, 2), make_trace(1, 2))
+    first_part = make_trace(5, 2)
+    second_part = make_trace(5, 3)  # the same trace finished twice (two local roots)
+    export(cache, make_trace(1, 4), first_part, make_trace(6, 1), make_trace(7, 1),
+           second_part)
+    assert [t.trace_id for t in cache.traces()] == [f"tr-{i:032x}" for i in (6, 7, 5)]
+    kept = cache.get(f"tr-{5:032x}")
+    assert kept is not None and len(kept.data.spans) == 3  # both parts, merged by span id
+    assert cache.get(f"tr-{1:032x}") is None  # its older copy is not left behind
+    assert cache.get(f"tr-{0:032x}") is None

@@ -37,8 +37,9 @@ class InMemoryExporter:
         self._lock = threading.Lock()
 
     def export(self, batch: ExportBatch) -> None:
+        finished = self._worth_keeping(batch.finished)
         with self._lock:
-            for trace in batch.finished:
+            for trace in finished:
                 if len(trace.data.spans) > self.max_spans:
                     continue  # too big to cache; get_trace reads it from the store
                 previous = self._traces.pop(trace.trace_id, None)
@@ -49,7 +50,7 @@ class InMemoryExporter:
                 size = sum(approximate_bytes(span) for span in trace.data.spans)
                 if size > self.max_bytes:
                     continue  # too big to cache; get_trace reads it from the store
-                self._traces[trace.trace_id] = trace
+                self._traces[trace.trace_id] = trace = _frozen(trace)
                 self._sizes[trace.trace_id] = size
                 self._spans += len(trace.data.spans)
                 self._bytes += size
@@ -57,19 +58,18 @@ class InMemoryExporter:
             # exported, or after the root in this very batch (the trace was assembled at the
             # root, so a child later in the batch is not in it). Assembled traces hold the very
             # span objects of the batch, so most spans are told apart by identity, cheaply.
-            assembled = {id(span) for trace in batch.finished for span in trace.data.spans}
+            assembled = {id(span) for trace in finished for span in trace.data.spans}
             included: dict[str, set[str]] = {}
             for span in batch.spans:
-                if id(span) in assembled:
-                    continue
                 known = self._traces.get(span._trace_id)
-                if known is None:
+                if known is None or id(span) in assembled:
                     continue
                 ids = included.get(span._trace_id)
                 if ids is None:
                     ids = included[span._trace_id] = {s.span_id for s in known.data.spans}
                 if span._span_id not in ids:
                     ids.add(span._span_id)
+                    span = span.to_immutable_span()
                     known.data.spans.append(span)
                     known.data.spans.sort(key=lambda s: s.start_time_ns)
                     self._spans += 1
@@ -82,6 +82,22 @@ class InMemoryExporter:
                 trace_id, dropped = self._traces.popitem(last=False)
                 self._spans -= len(dropped.data.spans)
                 self._bytes -= self._sizes.pop(trace_id, 0)
+
+    def _worth_keeping(self, finished: list[Trace]) -> list[Trace]:
+        """The traces of a batch the cache would still hold after it: the newest ``capacity``
+        (and earlier parts of the same traces). A big batch's older traces would be evicted
+        at once, so they are not sized at all; copies cached before of those are forgotten."""
+        if len(finished) <= self.capacity:
+            return finished
+        newest = finished[-self.capacity:]
+        ids = {trace.trace_id for trace in newest}
+        older = finished[:-self.capacity]
+        with self._lock:
+            for trace in older:
+                if trace.trace_id not in ids and trace.trace_id in self._traces:
+                    self._spans -= len(self._traces.pop(trace.trace_id).data.spans)
+                    self._bytes -= self._sizes.pop(trace.trace_id, 0)
+        return [trace for trace in older if trace.trace_id in ids] + newest
 
     def get(self, trace_id: str) -> Trace | None:
         """A copy of the trace: callers may change it without touching what is kept."""
@@ -132,6 +148,13 @@ class InMemoryExporter:
 
     def shutdown(self) -> None:
         return None
+
+
+def _frozen(trace: Trace) -> Trace:
+    """The trace with immutable spans: a batch carries ended ``LiveSpan``s as they are (they
+    ignore every setter), and what the cache hands out must pickle like MLflow's spans."""
+    return Trace(info=trace.info,
+                 data=TraceData(spans=[span.to_immutable_span() for span in trace.data.spans]))
 
 
 def _merged(earlier: Trace, later: Trace) -> Trace:

@@ -353,17 +353,25 @@ class Pipeline:
                 batch.finished.append(assemble.finished_trace(trace, span))
                 continue
             trace = live._trace
-            span = live.to_immutable_span()
-            trace.finished.append(span)
+            # An ended LiveSpan ignores every setter: it travels as it is, and only the copies
+            # the in-process cache keeps are frozen (see ``frozen``). Subclasses (OpenTelemetry
+            # spans lanterna captures) freeze late, here.
+            span = live if live.__class__ is LiveSpan else live.to_immutable_span()
             batch.spans.append(span)
             if trace.destination is not None:
                 batch.destinations[trace.trace_id] = trace.destination
             if live is trace.root:
+                trace.finished.append(span)
                 batch.finished.append(assemble.finished_trace(trace, span))
                 trace.root = None  # ended and exported: let reference counting free the pair
-            elif not trace.announced and not trace.ended:
-                trace.announced = True
-                batch.started.append(assemble.in_progress_info(trace))
+                trace.finished = []  # the assembled trace holds them: no span <-> trace cycle
+            elif trace.ended and trace.root is None:
+                continue  # a span ending after its trace was exported: stored, not assembled
+            else:
+                trace.finished.append(span)
+                if not trace.announced and not trace.ended:
+                    trace.announced = True
+                    batch.started.append(assemble.in_progress_info(trace))
         return batch
 
     def _deliver(

@@ -166,11 +166,11 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
     statements = _STATEMENTS[postgres]
     if batch.started:
         _write_infos(connection, statements, [(i, None) for i in batch.started], final=False)
-    sizes: dict[tuple[str, str], int] = {}
+    sizes: dict[int, int] = {}  # id(span) -> its size: ints only, nothing for the collector
     if batch.spans and postgres:
         span_rows = [rows.span_row(span, postgres) for span in batch.spans]
-        for row in span_rows:
-            sizes[(row[0], row[1])] = _row_size(row)
+        for span, row in zip(batch.spans, span_rows):
+            sizes[id(span)] = _row_size(row)
         write_spans(connection, span_rows, postgres)
     elif batch.spans:  # SQLite: the next piece is encoded while this one is written
         insert = statements.insert(spans, "nothing")
@@ -188,12 +188,12 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
                 _write_infos(connection, statements, infos, final=final)
 
 
-def _sqlite_rows_of(
-    batch_spans: Sequence[Span],
-) -> tuple[list[Row], dict[tuple[str, str], int]]:
-    """SQLite rows of spans, ready to insert, and each span's size (``encoder``'s helper)."""
+def _sqlite_rows_of(batch_spans: Sequence[Span]) -> tuple[list[Row], dict[int, int]]:
+    """SQLite rows of spans, ready to insert, and each span's size by ``id(span)``
+    (``encoder``'s helper)."""
     span_rows = [rows.span_row(span, False) for span in batch_spans]
-    return storable_rows(span_rows, False), {(r[0], r[1]): _row_size(r) for r in span_rows}
+    return storable_rows(span_rows, False), {
+        id(span): _row_size(row) for span, row in zip(batch_spans, span_rows)}
 
 
 #: What MLflow's exchange dict of a span adds to its values (ids, times, status, keys): the
@@ -223,10 +223,12 @@ def _holds_root(trace: Trace) -> bool:
     return any(span.parent_id is None for span in trace.data.spans)
 
 
-def _size(trace: Trace, sizes: dict[tuple[str, str], int], postgres: bool) -> int:
+def _size(trace: Trace, sizes: dict[int, int], postgres: bool) -> int:
+    """The trace's size: its spans of this batch (the same objects) as sized when encoded,
+    the others encoded again to be sized."""
     total = 0
     for span in trace.data.spans:
-        size = sizes.get((span.trace_id, span.span_id))
+        size = sizes.get(id(span))
         total += span_size(span, postgres) if size is None else size
     return total
 
