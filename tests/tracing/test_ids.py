@@ -27,3 +27,20 @@ def test_ids_stay_unique_after_user_seeds_random(traces: TracesRecorded) -> None
         ids.add((span.trace_id, span.span_id))
     assert len(ids) == 50
     assert len({t for t, _ in ids}) == 50
+
+
+def test_trace_ids_grow_with_time_and_end_random(traces: TracesRecorded) -> None:
+    """Time first (the store's indexes grow at their right edge), random after."""
+    import time
+
+    before_ms = time.time_ns() // 1_000_000
+    found = []
+    for _ in range(200):
+        with lanterna.start_span("s") as span:
+            pass
+        found.append(span.trace_id)
+    after_ms = time.time_ns() // 1_000_000
+    stamps = [int(trace_id[3:15], 16) for trace_id in found]
+    assert all(before_ms <= stamp <= after_ms for stamp in stamps)
+    assert stamps == sorted(stamps)
+    assert len({trace_id[15:] for trace_id in found}) == 200  # 80 random bits each

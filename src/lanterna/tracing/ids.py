@@ -2,11 +2,19 @@
 
 User code calling ``random.seed()`` must never make lanterna repeat ids (MLflow issue #18844), so
 the generator is a private ``random.Random`` seeded from the OS, re-seeded in forked children.
+
+A trace id starts with its creation time (milliseconds, 12 hex digits), as AWS X-Ray's do, and
+ends with 80 random bits (W3C trace context asks for the rightmost 56 to be random; samplers
+read the low 64). Why: the store indexes trace ids (traces, spans, tags); random ids land all
+over those B-trees, so every batch dirties pages across each index, while ids that grow with
+time add at their right edge. Measured with persisted 10-span traces on SQLite: the export
+thread's CPU time down by about a fifth, and the gap widens as the database grows.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 # The C generator behind ``random.Random``: the same Mersenne Twister, without importing the
 # ``random`` module (and its own imports) at ``import lanterna``.
@@ -26,8 +34,11 @@ os.register_at_fork(after_in_child=_reseed)
 _bits = _rng.getrandbits
 
 
+_time_ns = time.time_ns
+
+
 def new_trace_id() -> str:
-    return f"tr-{_bits(128) or 1:032x}"
+    return f"tr-{_time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}{_bits(80):020x}"
 
 
 def new_span_id() -> str:
