@@ -169,7 +169,7 @@ def write_batch(connection: Connection, batch: ExportBatch) -> None:
     sizes: dict[int, int] = {}  # id(span) -> its size: ints only, nothing for the collector
     if batch.spans and postgres:
         span_rows = [rows.span_row(span, postgres) for span in batch.spans]
-        for span, row in zip(batch.spans, span_rows):
+        for span, row in zip(batch.spans, span_rows, strict=True):
             sizes[id(span)] = _row_size(row)
         write_spans(connection, span_rows, postgres)
     elif batch.spans:  # SQLite: the next piece is encoded while this one is written
@@ -193,7 +193,7 @@ def _sqlite_rows_of(batch_spans: Sequence[Span]) -> tuple[list[Row], dict[int, i
     (``encoder``'s helper)."""
     span_rows = [rows.span_row(span, False) for span in batch_spans]
     return storable_rows(span_rows, False), {
-        id(span): _row_size(row) for span, row in zip(batch_spans, span_rows)}
+        id(span): _row_size(row) for span, row in zip(batch_spans, span_rows, strict=True)}
 
 
 #: What MLflow's exchange dict of a span adds to its values (ids, times, status, keys): the
