@@ -48,3 +48,25 @@ def test_a_batch_bigger_than_the_cache_keeps_its_newest_traces_whole() -> None:
     assert kept is not None and len(kept.data.spans) == 3  # both parts, merged by span id
     assert cache.get(f"tr-{1:032x}") is None  # its older copy is not left behind
     assert cache.get(f"tr-{0:032x}") is None
+
+
+def test_traces_read_back_from_the_cache_hold_frozen_picklable_spans() -> None:
+    """Ended live spans travel to the store as they are; what get_trace hands out from the
+    in-process cache is frozen, as MLflow's spans are, including a span that ended late."""
+    import pickle
+
+    import lanterna
+    from lanterna.entities.span import LiveSpan
+
+    root = lanterna.start_span_no_context("root")
+    child = lanterna.start_span_no_context("child", parent_span=root)
+    root.end(outputs="done")
+    lanterna.flush_trace_async_logging()
+    child.end(outputs="late")  # after its trace was exported
+    lanterna.flush_trace_async_logging()
+    trace = lanterna.get_trace(root.trace_id)
+    assert trace is not None
+    assert [(s.name, s.outputs) for s in trace.data.spans] == [("root", "done"), ("child", "late")]
+    assert all(not isinstance(span, LiveSpan) for span in trace.data.spans)
+    again = pickle.loads(pickle.dumps(trace))
+    assert [(s.name, s.outputs) for s in again.data.spans] == [("root", "done"), ("child", "late")]

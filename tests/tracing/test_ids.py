@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 
 import lanterna
 from lanterna.testing.pytest_plugin import TracesRecorded
@@ -31,8 +32,6 @@ def test_ids_stay_unique_after_user_seeds_random(traces: TracesRecorded) -> None
 
 def test_trace_ids_grow_with_time_and_end_random(traces: TracesRecorded) -> None:
     """Time first (the store's indexes grow at their right edge), random after."""
-    import time
-
     before_ms = time.time_ns() // 1_000_000
     found = []
     for _ in range(200):

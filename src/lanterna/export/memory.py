@@ -37,8 +37,8 @@ class InMemoryExporter:
         self._lock = threading.Lock()
 
     def export(self, batch: ExportBatch) -> None:
-        finished = self._worth_keeping(batch.finished)
         with self._lock:
+            finished = self._worth_keeping(batch.finished)
             for trace in finished:
                 if len(trace.data.spans) > self.max_spans:
                     continue  # too big to cache; get_trace reads it from the store
@@ -86,17 +86,17 @@ class InMemoryExporter:
     def _worth_keeping(self, finished: list[Trace]) -> list[Trace]:
         """The traces of a batch the cache would still hold after it: the newest ``capacity``
         (and earlier parts of the same traces). A big batch's older traces would be evicted
-        at once, so they are not sized at all; copies cached before of those are forgotten."""
+        at once, so they are not sized at all; copies cached before of those are forgotten.
+        Called with the lock held."""
         if len(finished) <= self.capacity:
             return finished
         newest = finished[-self.capacity:]
         ids = {trace.trace_id for trace in newest}
         older = finished[:-self.capacity]
-        with self._lock:
-            for trace in older:
-                if trace.trace_id not in ids and trace.trace_id in self._traces:
-                    self._spans -= len(self._traces.pop(trace.trace_id).data.spans)
-                    self._bytes -= self._sizes.pop(trace.trace_id, 0)
+        for trace in older:
+            if trace.trace_id not in ids and trace.trace_id in self._traces:
+                self._spans -= len(self._traces.pop(trace.trace_id).data.spans)
+                self._bytes -= self._sizes.pop(trace.trace_id, 0)
         return [trace for trace in older if trace.trace_id in ids] + newest
 
     def get(self, trace_id: str) -> Trace | None:

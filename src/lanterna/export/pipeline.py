@@ -354,7 +354,7 @@ class Pipeline:
                 continue
             trace = live._trace
             # An ended LiveSpan ignores every setter: it travels as it is, and only the copies
-            # the in-process cache keeps are frozen (see ``frozen``). Subclasses (OpenTelemetry
+            # the in-process cache keeps are frozen (``memory._frozen``). Subclasses (OpenTelemetry
             # spans lanterna captures) freeze late, here.
             span = live if live.__class__ is LiveSpan else live.to_immutable_span()
             batch.spans.append(span)
