@@ -88,3 +88,106 @@ def test_a_backlog_of_single_span_traces_is_invisible_to_the_collector(monkeypat
         release.set()
     lanterna.flush_trace_async_logging()
     assert grown < 200, f"{grown} objects tracked for 2,000 queued traces"
+
+
+def _held_up_export(monkeypatch: Any) -> tuple[threading.Event, threading.Event]:
+    """Holds the export thread inside its first batch until ``release`` is set."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held_up(self: InMemoryExporter, batch: Any) -> None:
+        entered.set()
+        release.wait(30)
+
+    monkeypatch.setattr(InMemoryExporter, "export", held_up)
+    return entered, release
+
+
+def _agent_trace(i: int) -> str:
+    """A root, 9 tool steps of 5 leaves each; one leaf fails; values of every shape."""
+    with lanterna.start_span("agent", span_type="AGENT") as root:
+        root.set_inputs({"question": f"q{i}"})
+        for j in range(9):
+            with lanterna.start_span(f"step-{j}", span_type="TOOL") as step:
+                step.set_inputs({"i": i, "j": j, "history": [{"role": "user"}]})
+                for k in range(5):
+                    with lanterna.start_span(f"leaf-{k}") as leaf:
+                        leaf.set_attribute("k", k)
+                        if j == 4 and k == 2:
+                            leaf.set_status("ERROR")
+                            leaf.set_attribute("why", "lone \ud800 surrogate")  # live path
+                step.set_outputs(f"result {i}-{j}")
+        root.set_outputs({"answer": "a", "n": 2**70})
+    return root.trace_id
+
+
+def test_a_backlog_of_nested_traces_is_invisible_to_the_collector_and_stored_whole(
+    monkeypatch: Any,
+) -> None:
+    """Past ``PACK_CHILDREN_AFTER`` queued spans, child spans wait packed too: 40 traces of
+    55 spans behind a held-up export add a few tracked objects per trace, not one per span,
+    and every trace still reads back whole, tree, values and statuses included."""
+    entered, release = _held_up_export(monkeypatch)
+    try:
+        with lanterna.start_span("first"):
+            pass
+        assert entered.wait(10)
+        for i in range(25):  # fills the queue past the threshold (live spans)
+            _agent_trace(i)
+        gc.collect()
+        before = len(gc.get_objects())
+        trace_ids = [_agent_trace(i) for i in range(40)]
+        gc.collect()
+        gc.collect()
+        grown = len(gc.get_objects()) - before
+    finally:
+        release.set()
+    monkeypatch.undo()
+    lanterna.flush_trace_async_logging()
+    assert grown < 40 * 10, f"{grown} objects tracked for 40 queued traces of 55 spans"
+    for i, trace_id in enumerate(trace_ids):
+        trace = lanterna.get_trace(trace_id)
+        assert trace is not None and len(trace.data.spans) == 55
+        spans = {span.name: span for span in trace.data.spans if not span.name.startswith("leaf")}
+        root = spans["agent"]
+        assert root.parent_id is None and root.outputs == {"answer": "a", "n": 2**70}
+        step = spans["step-4"]
+        assert step.parent_id == root.span_id and step.span_type == "TOOL"
+        assert step.inputs == {"i": i, "j": 4, "history": [{"role": "user"}]}
+        assert step.outputs == f"result {i}-4"
+        leaves = [s for s in trace.data.spans if s.parent_id == step.span_id]
+        assert [s.get_attribute("k") for s in leaves] == [0, 1, 2, 3, 4]
+        failed = leaves[2]
+        assert failed.status.status_code == "ERROR" and "surrogate" in failed.get_attribute("why")
+        assert {s.status.status_code for s in leaves if s is not failed} == {"OK"}
+        assert trace.info.state == "OK"
+
+
+def test_packed_children_follow_their_trace_to_its_store(
+    monkeypatch: Any, tmp_path: Any
+) -> None:
+    """A trace open across ``set_tracking_uri`` goes whole to the store it started in, also
+    when its children wait packed."""
+    from lanterna.export import pipeline
+
+    monkeypatch.setattr(pipeline, "PACK_CHILDREN_AFTER", 0)
+    first, second = f"sqlite:///{tmp_path / 'first.db'}", f"sqlite:///{tmp_path / 'second.db'}"
+    lanterna.set_tracking_uri(first)
+    try:
+        with lanterna.start_span("root") as root:
+            with lanterna.start_span("before-switch"):
+                pass
+            lanterna.set_tracking_uri(second)
+            with lanterna.start_span("after-switch") as after:
+                after.add_event(lanterna.entities.SpanEvent("note"))  # an event: live path
+            with lanterna.start_span("packed-after-switch"):
+                pass
+        lanterna.flush_trace_async_logging()
+        lanterna.set_tracking_uri(first)
+        stored = lanterna.get_trace(root.trace_id)
+    finally:
+        lanterna.set_tracking_uri(None)
+    assert stored is not None
+    assert sorted(s.name for s in stored.data.spans) == [
+        "after-switch", "before-switch", "packed-after-switch", "root"]
+    (noted,) = [s for s in stored.data.spans if s.name == "after-switch"]
+    assert [e.name for e in noted.events] == ["note"]

@@ -10,7 +10,13 @@ from __future__ import annotations
 import threading
 
 from lanterna import _log
-from lanterna.entities._values import decode_attribute, encode_attribute, safe_text, snapshot
+from lanterna.entities._values import (
+    _ATOMS,
+    decode_attribute,
+    encode_attribute,
+    safe_text,
+    snapshot,
+)
 from lanterna.entities.span_event import SpanEvent
 from lanterna.entities.span_link import Link
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -396,8 +402,16 @@ class LiveSpan(Span):
                 type(attributes).__name__,
             )
             return
-        for key, value in attributes.items():
-            self.set_attribute(key, value)
+        if self._end_ns is not None:
+            return
+        own = self._attributes
+        for key, value in attributes.items():  # set_attribute's body, inlined: this is hot
+            if key.__class__ is not str:
+                key = safe_text(key)
+            if key in _RESERVED_SLOTS:
+                self._set_reserved(key, value)
+            else:
+                own[key] = value if type(value) in _ATOMS else snapshot(value)
 
     def _set_reserved(self, key: str, value: Any) -> None:
         if key == SpanAttributeKey.SPAN_TYPE:
@@ -486,7 +500,7 @@ class LiveSpan(Span):
     def _close(self, end_time_ns: int | None) -> None:
         """Ends the span: UNSET becomes OK, then the runtime exports it."""
         if self._status.status_code is SpanStatusCode.UNSET:
-            self._status = _OK
+            self._status = STATUS_OK
         LiveSpan._finish(self, end_time_ns)
 
     @property
@@ -515,7 +529,8 @@ class LiveSpan(Span):
         raise TypeError("A LiveSpan cannot be pickled; pickle span.to_immutable_span() instead.")
 
 
-_OK = SpanStatus(SpanStatusCode.OK)
+#: The status every span that ends without an error shares (compared by identity on hot paths).
+STATUS_OK = SpanStatus(SpanStatusCode.OK)
 
 
 def _describe(exception: BaseException) -> str:

@@ -24,7 +24,7 @@ from lanterna import _errors, _log
 from lanterna._threads import leave_signals_to_main_thread
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
-from lanterna.export.compact import pack, unpack
+from lanterna.export.compact import CHILD_FIELDS, pack, unpack, unpack_child
 from lanterna.export.spool import CHUNK, Spool
 
 TYPE_CHECKING = False
@@ -60,6 +60,10 @@ FORK_WAIT_SECONDS = 5.0
 #: 9,400-11,500 in batches of 10,000, measured; a bigger LANTERNA_EXPORT_MEMORY_QUEUE buys speed
 #: with memory.
 SPOOL_BATCH_SHARE = 8
+#: Past this many spans waiting in memory, child spans wait packed as well (``export.compact``):
+#: a backlog that long outlives the collector's young generations, and each live span in it
+#: would be scanned by every full collection, on whichever thread (the caller's too) starts it.
+PACK_CHILDREN_AFTER = 1024
 #: At exit, how long the worker may take to finish its upkeep step once the queue is empty.
 JOIN_SECONDS = 1.0
 
@@ -167,6 +171,9 @@ class Pipeline:
         self.stats = Stats()
         self._queue: deque[LiveSpan | tuple[Any, ...]] = deque()
         self._spool = Spool()  # beside the queue: traces of one span, once it is full
+        #: The records of traces whose child spans wait packed, by trace id (dropped when the
+        #: worker takes the trace's root).
+        self._packed_traces: dict[str, LiveTrace] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._drain_lock = threading.RLock()
@@ -203,11 +210,13 @@ class Pipeline:
             if len(queue) + spool.count >= self.max_queue:
                 self._drop(1)
                 return
-            packed = pack(span)
-            if not isinstance(packed, tuple):
+            packed = pack(span, self._packed_traces)
+            if packed.__class__ is not tuple or len(packed) == CHILD_FIELDS:  # type: ignore[arg-type]
                 queue.append(packed)
             elif spool.put(packed):  # a chunk is full: one record of the file
                 self._seal()
+        elif len(queue) >= PACK_CHILDREN_AFTER:
+            queue.append(pack(span, self._packed_traces))
         else:
             queue.append(pack(span))
         if self._sleeping:
@@ -343,7 +352,24 @@ class Pipeline:
         if records:
             self._from_spool[id(batch)] = from_spool
             taken += spool.decode(records)
+        packed_traces = self._packed_traces
         for live in taken:
+            if live.__class__ is tuple and len(live) == CHILD_FIELDS:  # a packed child span
+                span = unpack_child(live)  # type: ignore[arg-type]
+                batch.spans.append(span)
+                trace = packed_traces.get(span._trace_id)
+                if trace is None:
+                    continue  # its trace was exported already (see pack): stored only
+                if trace.destination is not None:
+                    batch.destinations[trace.trace_id] = trace.destination
+                if trace.ended and trace.root is None:
+                    packed_traces.pop(trace.trace_id, None)
+                    continue  # ended after its trace was exported: stored, not assembled
+                trace.finished.append(span)
+                if not trace.announced and not trace.ended:
+                    trace.announced = True
+                    batch.started.append(assemble.in_progress_info(trace))
+                continue
             if isinstance(live, tuple):  # a trace of one span (see export.compact)
                 trace, span = unpack(live)
                 trace.finished.append(span)
@@ -361,6 +387,7 @@ class Pipeline:
             if trace.destination is not None:
                 batch.destinations[trace.trace_id] = trace.destination
             if live is trace.root:
+                packed_traces.pop(trace.trace_id, None)
                 trace.finished.append(span)
                 batch.finished.append(assemble.finished_trace(trace, span))
                 trace.root = None  # ended and exported: let reference counting free the pair
@@ -588,7 +615,8 @@ class Pipeline:
         """The trace records of the live spans waiting (finished one-span traces, packed as
         tuples, are left out)."""
         with self._state:
-            return [span._trace for span in self._queue if isinstance(span, LiveSpan)]
+            return [*(span._trace for span in self._queue if isinstance(span, LiveSpan)),
+                    *self._packed_traces.values()]
 
     def counters(self) -> dict[str, int]:
         """The counters and the queue length, read together (they always add up)."""
