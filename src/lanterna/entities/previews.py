@@ -21,8 +21,11 @@ _USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 def sum_token_usage(spans: Iterable[Span]) -> dict[str, int] | None:
     totals: dict[str, int] = {}
-    for span in spans:
-        add_token_usage(totals, span.own_attributes.get(SpanAttributeKey.CHAT_USAGE))
+    key = SpanAttributeKey.CHAT_USAGE
+    for span in spans:  # every exported trace's every span: no call for spans without usage
+        usage = span.own_attributes.get(key)
+        if usage is not None:
+            add_token_usage(totals, usage)
     if not totals:
         return None
     for key in _USAGE_KEYS:

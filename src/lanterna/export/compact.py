@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _STATUSES = {code.value: SpanStatus(code) for code in SpanStatusCode}
+_STATUSES["OK"] = STATUS_OK  # shared, so later steps can tell it by identity
 #: ``marshal``'s format 2 writes no back-references: a quarter faster than the default for the
 #: small values of a span, and every version reads it back.
 _FORMAT = 2
