@@ -191,3 +191,35 @@ def test_packed_children_follow_their_trace_to_its_store(
         "after-switch", "before-switch", "packed-after-switch", "root"]
     (noted,) = [s for s in stored.data.spans if s.name == "after-switch"]
     assert [e.name for e in noted.events] == ["note"]
+
+
+def test_a_root_dropped_by_a_full_queue_leaves_no_trace_record_behind(monkeypatch: Any) -> None:
+    """Packed children register their trace until its root is taken; a root the full queue
+    drops must not leave that record behind for ever."""
+    from lanterna.export import pipeline
+    from lanterna.tracing import runtime
+
+    monkeypatch.setattr(pipeline, "PACK_CHILDREN_AFTER", 0)
+    release = threading.Event()
+
+    class HeldUp:
+        def export(self, batch: Any) -> None:
+            release.wait(30)
+
+        def shutdown(self) -> None:
+            pass
+
+    line = pipeline.Pipeline([HeldUp()], max_queue=3, batch_size=100, memory_queue=3)
+    monkeypatch.setattr(runtime, "sink", line.put)
+    try:
+        for _ in range(3):
+            with lanterna.start_span("root"):
+                for _ in range(3):
+                    with lanterna.start_span("child"):
+                        pass
+    finally:
+        release.set()
+    assert line.shutdown(10)
+    counters = line.counters()
+    assert counters["spans_dropped"] == 12 - counters["spans_exported"] > 0
+    assert line.queued_traces() == []

@@ -208,6 +208,8 @@ class Pipeline:
         if len(queue) >= self.memory_queue:
             spool = self._spool
             if len(queue) + spool.count >= self.max_queue:
+                if span is span._trace.root:  # no root will come to forget the trace's record
+                    self._packed_traces.pop(span._trace_id, None)
                 self._drop(1)
                 return
             packed = pack(span, self._packed_traces)
@@ -584,6 +586,7 @@ class Pipeline:
             with self._state:
                 lost = len(self._queue) + self._spool.clear() + self.stats.in_flight
                 self._queue.clear()
+                self._packed_traces.clear()
                 self.stats.spans_dropped += lost
                 self.stats.in_flight = 0
                 self._abandoned = True
