@@ -43,3 +43,38 @@ def test_trace_ids_grow_with_time_and_end_random(traces: TracesRecorded) -> None
     assert all(before_ms <= stamp <= after_ms for stamp in stamps)
     assert stamps == sorted(stamps)
     assert len({trace_id[15:] for trace_id in found}) == 200  # 80 random bits each
+
+
+def test_a_forked_child_draws_ids_of_its_own(traces: TracesRecorded) -> None:
+    """Ids come from pools drawn ahead; a forked child must not hand out its parent's next
+    ones."""
+    import os
+
+    with lanterna.start_span("before-fork"):
+        pass  # the pools hold ids drawn by the parent now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, then leave at once
+        try:
+            found = []
+            for _ in range(50):
+                with lanterna.start_span("in-child") as span:
+                    pass
+                found.append(f"{span.trace_id} {span.span_id}")
+            os.write(write, "\n".join(found).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read().split("\n")
+    os.waitpid(pid, 0)
+    ours = []
+    for _ in range(50):
+        with lanterna.start_span("in-parent") as span:
+            pass
+        ours.append((span.trace_id, span.span_id))
+    child_traces = {line.split()[0][15:] for line in theirs}
+    child_spans = {line.split()[1] for line in theirs}
+    assert len(child_spans) == 50
+    assert not child_traces & {trace_id[15:] for trace_id, _ in ours}
+    assert not child_spans & {span_id for _, span_id in ours}
