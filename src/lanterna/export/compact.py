@@ -103,18 +103,8 @@ def unpack(packed: tuple[Any, ...]) -> tuple[LiveTrace, Span]:
      request_preview, response_preview, destination) = packed
     (trace_id, span_id, parent_id, start, end, inputs, outputs, attributes, tags,
      metadata) = marshal.loads(values)
-    span = Span.__new__(Span)
-    span._trace_id = trace_id
-    span._span_id = span_id
-    span._parent_id = parent_id
-    span._name = name
-    span._span_type = span_type
-    span._start_ns = start
-    span._end_ns = end
-    span._status = SpanStatus(code, description) if description else _STATUSES[code]
-    span._inputs, span._outputs, span._attributes = inputs, outputs, attributes
-    span._events = ()
-    span._links = ()
+    span = _frozen(trace_id, span_id, parent_id, name, span_type, start, end, code, description,
+                   (inputs, outputs, attributes))
     trace = LiveTrace(trace_id, experiment_id)
     trace.tags = tags
     trace.metadata = metadata
@@ -131,6 +121,13 @@ def unpack_child(packed: tuple[Any, ...]) -> Span:
     """A child span packed by ``pack``, frozen (export thread)."""
     (values, name, span_type, code, description, trace_id, span_id, parent_id, start,
      end) = packed
+    return _frozen(trace_id, span_id, parent_id, name, span_type, start, end, code, description,
+                   marshal.loads(values))
+
+
+def _frozen(trace_id: str, span_id: str, parent_id: str | None, name: str, span_type: str,
+            start: int, end: int, code: str, description: str,
+            values: tuple[Any, Any, dict[str, Any]]) -> Span:
     span = Span.__new__(Span)
     span._trace_id = trace_id
     span._span_id = span_id
@@ -140,7 +137,7 @@ def unpack_child(packed: tuple[Any, ...]) -> Span:
     span._start_ns = start
     span._end_ns = end
     span._status = SpanStatus(code, description) if description else _STATUSES[code]
-    span._inputs, span._outputs, span._attributes = marshal.loads(values)
+    span._inputs, span._outputs, span._attributes = values
     span._events = ()
     span._links = ()
     return span
