@@ -21,7 +21,11 @@ import sys
 import threading
 
 from lanterna import _errors
-from lanterna._threads import leave_signals_to_main_thread
+from lanterna._threads import (
+    hold_signals_for_fork,
+    release_signals_after_fork,
+    start_thread,
+)
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan
 from lanterna.export import pipeline as _pipeline
@@ -144,7 +148,6 @@ def _flush_bounded(end_open: bool) -> None:
         return
 
     def work() -> None:
-        leave_signals_to_main_thread()  # a second SIGTERM goes to the main thread, too
         try:
             if end_open:
                 reaper.end_all_open_traces("the process received SIGTERM before this span "
@@ -162,7 +165,7 @@ def _flush_bounded(end_open: bool) -> None:
 
     helper = threading.Thread(target=work, name="lanterna-sigterm", daemon=True)
     try:
-        helper.start()
+        start_thread(helper)  # a second SIGTERM goes to the main thread, too
     except RuntimeError:
         return
     helper.join(SIGTERM_TIMEOUT_SECONDS + 1.0)
@@ -218,8 +221,13 @@ _keep_alive: list[LiveTrace] = []
 def install() -> None:
     runtime.sink = _first_put
     atexit.register(_at_exit)
+    # "before" hooks run in reverse order of registration, the others in order: signals are
+    # blocked just before the fork and released once lanterna's own after-fork work is done.
+    os.register_at_fork(before=hold_signals_for_fork)
     os.register_at_fork(before=setup.before_fork, after_in_parent=setup.after_fork_in_parent,
                         after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_parent=release_signals_after_fork,
+                        after_in_child=release_signals_after_fork)
     _watch_multiprocessing_exit()
     _install_sigterm_handler()
     if _after_main_thread_flush not in _pipeline.MAIN_THREAD_FLUSH_ENDED:

@@ -8,12 +8,30 @@ lock, say) never looks at it. Seen: a ``Pool`` worker kept alive after ``termina
 so ``Pool.__exit__`` waited for it forever. With lanterna's threads blocking these signals, the
 kernel hands them to the main thread (or to one of the program's own threads), as it would
 without lanterna. Synchronous signals (SIGSEGV, SIGPIPE, …) are left alone.
+
+A thread that blocked them as its first step still had a window, from its creation to that
+step, in which the kernel could pick it: on a loaded machine a ``Pool`` worker's new export
+thread waited long enough for ``Pool.terminate``'s SIGTERM to land there (one run in 5 to 20
+under two busy processes), and the worker hung as above. A new thread inherits its creator's
+signal mask, so ``start_thread`` blocks them in the creator for the moment of the start:
+blocked from the new thread's first instruction, and in the creator a signal arriving then
+waits, pending, until the mask is restored a few microseconds later.
+
+Forking has a window of the same kind. A child starts with its parent's signal handlers, and
+CPython, right after ``fork``, forgets every signal its C handler has noted but Python has not
+yet handled. With lanterna's SIGTERM handler inherited, a SIGTERM sent to a child that young
+(``Pool.terminate`` reaching a worker still starting, on a loaded machine) was noted, forgotten,
+and the worker waited for tasks for ever; without a Python handler the kernel would have ended
+it. So the process signals are blocked around ``fork`` (``hold_signals_for_fork`` /
+``release_signals_after_fork``): one sent to the child in that window waits, pending, until the
+child's after-fork hooks are done, and is then handled.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 
 _PROCESS_SIGNALS = tuple(
     getattr(signal, name) for name in (
@@ -27,3 +45,39 @@ def leave_signals_to_main_thread() -> None:
     background thread; a no-op where threads have no signal masks)."""
     with contextlib.suppress(AttributeError, OSError, ValueError):
         signal.pthread_sigmask(signal.SIG_BLOCK, _PROCESS_SIGNALS)
+
+
+_fork_masks = threading.local()  # per forking thread: the mask to restore after ``fork``
+
+
+def hold_signals_for_fork() -> None:
+    """Before ``fork``: blocks the process signals in the forking thread (the child inherits
+    its mask)."""
+    try:
+        _fork_masks.previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PROCESS_SIGNALS)
+    except (AttributeError, OSError, ValueError):
+        _fork_masks.previous = None
+
+
+def release_signals_after_fork() -> None:
+    """After ``fork``, in the parent and in the child: the mask as it was; a signal that
+    arrived meanwhile is delivered now."""
+    previous = getattr(_fork_masks, "previous", None)
+    _fork_masks.previous = None
+    if previous is not None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def start_thread(thread: threading.Thread) -> None:
+    """Starts ``thread`` with the process-directed signals blocked from its first instruction
+    (it inherits the mask the calling thread has for the moment of the start)."""
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PROCESS_SIGNALS)
+    except (AttributeError, OSError, ValueError):  # no signal masks here
+        thread.start()
+        return
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -329,3 +329,40 @@ def test_lanternas_threads_leave_sigterm_to_the_main_thread(
     found = dict(eval(done.stdout))  # noqa: S307 - our own printed list
     assert found.pop("MainThread") is False
     assert found == {"lanterna-encode": True, "lanterna-export": True, "lanterna-timeout": True}
+
+
+FORK_MASKS = """
+import os, signal
+
+def sigterm_blocked():
+    return signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+seen = {}
+# Registered before lanterna: runs first in the child, right after CPython's own after-fork work.
+os.register_at_fork(after_in_child=lambda: seen.setdefault("child, first hook", sigterm_blocked()))
+import lanterna
+with lanterna.start_span("before-fork"):
+    pass
+pid = os.fork()
+if pid == 0:
+    seen["child, after fork"] = sigterm_blocked()
+    print(sorted(seen.items()), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+print([("parent, after fork", sigterm_blocked())], flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="needs signal masks")
+def test_a_sigterm_sent_to_a_child_as_it_forks_waits_for_its_handler(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """CPython forgets, right after ``fork``, the signals its C handler noted in the child but
+    Python did not handle yet: with lanterna's SIGTERM handler inherited, a SIGTERM sent to a
+    Pool worker that young was lost and the worker waited for tasks for ever. Blocked across
+    the fork, such a signal waits, pending, until the child's after-fork hooks are done."""
+    done = run(FORK_MASKS, tmp_path, sqlite_url)
+    assert done.returncode == 0, done.stderr
+    child, parent = (dict(eval(line)) for line in done.stdout.splitlines())  # noqa: S307
+    assert child == {"child, first hook": True, "child, after fork": False}
+    assert parent == {"parent, after fork": False}

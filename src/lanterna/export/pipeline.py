@@ -21,7 +21,7 @@ import time
 from collections import deque
 
 from lanterna import _errors, _log
-from lanterna._threads import leave_signals_to_main_thread
+from lanterna._threads import start_thread
 from lanterna.entities.span import LiveSpan
 from lanterna.export import assemble
 from lanterna.export.compact import CHILD_FIELDS, pack, unpack, unpack_child
@@ -254,7 +254,7 @@ class Pipeline:
         if thread is None or not thread.is_alive():
             thread = threading.Thread(target=self._run, name="lanterna-export", daemon=True)
             try:
-                thread.start()
+                start_thread(thread)  # process signals stay with the main thread
             except RuntimeError:  # "can't create new thread at interpreter shutdown"
                 self._sleeping = True
                 return False
@@ -277,7 +277,6 @@ class Pipeline:
 
     # -- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
-        leave_signals_to_main_thread()
         backoff = MIN_BACKOFF_SECONDS
         while not self._stopping.is_set():
             self._wake.wait()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from lanterna._threads import leave_signals_to_main_thread
+from lanterna._threads import start_thread
 from lanterna.store.sql.store import SqlStore
 
 INTERVAL_SECONDS = 1.0
@@ -28,7 +28,7 @@ class Upkeep:
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="lanterna-upkeep", daemon=True)
-        self._thread.start()
+        start_thread(self._thread)  # process signals stay with the main thread
 
     def stop(self) -> None:
         self._stop.set()
@@ -36,7 +36,6 @@ class Upkeep:
             self._thread.join(timeout=5.0)
 
     def _run(self) -> None:
-        leave_signals_to_main_thread()
         while not self._stop.wait(INTERVAL_SECONDS):
             try:
                 self.store.maintain(budget=BUDGET_SECONDS)

@@ -11,7 +11,7 @@ import threading
 import time
 
 from lanterna import _errors
-from lanterna._threads import leave_signals_to_main_thread
+from lanterna._threads import start_thread
 from lanterna.entities.live_trace import LiveTrace
 from lanterna.entities.span import LiveSpan
 from lanterna.entities.span_status import SpanStatus, SpanStatusCode
@@ -59,10 +59,9 @@ class _Watchdog:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._thread = threading.Thread(target=self._run, name="lanterna-timeout", daemon=True)
-        self._thread.start()
+        start_thread(self._thread)  # process signals stay with the main thread
 
     def _run(self) -> None:
-        leave_signals_to_main_thread()
         interval = max(0.05, min(1.0, self.timeout / 4))
         while True:
             time.sleep(interval)
