@@ -10,9 +10,9 @@ kernel hands them to the main thread (or to one of the program's own threads), a
 without lanterna. Synchronous signals (SIGSEGV, SIGPIPE, …) are left alone.
 
 A thread that blocked them as its first step still had a window, from its creation to that
-step, in which the kernel could pick it: on a loaded machine a ``Pool`` worker's new export
-thread waited long enough for ``Pool.terminate``'s SIGTERM to land there (one run in 5 to 20
-under two busy processes), and the worker hung as above. A new thread inherits its creator's
+step, in which the kernel could pick it (on a loaded machine a new thread may wait
+milliseconds before its first step), and a ``Pool`` worker could then hang as above. A new
+thread inherits its creator's
 signal mask, so ``start_thread`` blocks them in the creator for the moment of the start:
 blocked from the new thread's first instruction, and in the creator a signal arriving then
 waits, pending, until the mask is restored a few microseconds later.
@@ -20,11 +20,17 @@ waits, pending, until the mask is restored a few microseconds later.
 Forking has a window of the same kind. A child starts with its parent's signal handlers, and
 CPython, right after ``fork``, forgets every signal its C handler has noted but Python has not
 yet handled. With lanterna's SIGTERM handler inherited, a SIGTERM sent to a child that young
-(``Pool.terminate`` reaching a worker still starting, on a loaded machine) was noted, forgotten,
-and the worker waited for tasks for ever; without a Python handler the kernel would have ended
-it. So the process signals are blocked around ``fork`` (``hold_signals_for_fork`` /
-``release_signals_after_fork``): one sent to the child in that window waits, pending, until the
-child's after-fork hooks are done, and is then handled.
+(``Pool.terminate`` reaching a worker still starting, on a loaded machine) would be noted,
+forgotten, and the worker would wait for tasks for ever; without a Python handler the kernel
+would have ended it. So the process signals are blocked around ``fork``
+(``hold_signals_for_fork`` / ``release_signals_after_fork``): one sent to the child in that
+window waits, pending, until the child's after-fork hooks are done, and is then handled.
+
+One window is CPython's own and stays open: a signal its C handler notes just before the main
+thread blocks in a C wait that checks for signals only when interrupted (a ``multiprocessing``
+lock) is acted on only when that wait ends. Under two busy processes, ``with Pool() as p:``
+still hung on such a worker in about one run in 20 to 150, before and after the two fixes
+above.
 """
 
 from __future__ import annotations

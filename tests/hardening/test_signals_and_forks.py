@@ -359,8 +359,9 @@ def test_a_sigterm_sent_to_a_child_as_it_forks_waits_for_its_handler(
 ) -> None:
     """CPython forgets, right after ``fork``, the signals its C handler noted in the child but
     Python did not handle yet: with lanterna's SIGTERM handler inherited, a SIGTERM sent to a
-    Pool worker that young was lost and the worker waited for tasks for ever. Blocked across
-    the fork, such a signal waits, pending, until the child's after-fork hooks are done."""
+    Pool worker that young would be lost and the worker would wait for tasks for ever. Blocked
+    across the fork, such a signal waits, pending, until the child's after-fork hooks are
+    done."""
     done = run(FORK_MASKS, tmp_path, sqlite_url)
     assert done.returncode == 0, done.stderr
     child, parent = (dict(eval(line)) for line in done.stdout.splitlines())  # noqa: S307

@@ -614,8 +614,8 @@ class Pipeline:
         return len(self._queue) + self._spool.count
 
     def queued_traces(self) -> list[LiveTrace]:
-        """The trace records of the live spans waiting (finished one-span traces, packed as
-        tuples, are left out)."""
+        """The trace records of the spans waiting: of live spans and of packed child spans
+        (finished one-span traces, packed as tuples, are left out)."""
         with self._state:
             return [*(span._trace for span in self._queue if isinstance(span, LiveSpan)),
                     *self._packed_traces.values()]
